@@ -1,0 +1,109 @@
+"""What every table shares: constraint naming, UTC timestamps, enumerations."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+
+from sqlalchemy import CheckConstraint, DateTime, MetaData
+from sqlalchemy.types import TypeDecorator
+from sqlmodel import SQLModel
+
+# Named constraints let Alembic's batch mode alter SQLite tables and keep names stable
+# across both databases.
+SQLModel.metadata.naming_convention = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+metadata: MetaData = SQLModel.metadata
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator):
+    """Timezone-aware UTC datetimes on both databases (SQLite keeps no zone, so we add it)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given; use an aware UTC datetime")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def one_of(column: str, values: type[StrEnum] | tuple[str, ...], name: str | None = None) -> CheckConstraint:
+    """A CHECK constraint that keeps an enumerated text column to its values."""
+    allowed = [v.value if isinstance(v, StrEnum) else v for v in values]
+    quoted = ", ".join(f"'{v}'" for v in allowed)
+    return CheckConstraint(f"{column} IN ({quoted})", name=name or f"{column}_valid")
+
+
+class Pillar(StrEnum):
+    resilience = "Resilience"
+    mobility = "Mobility"
+    governance = "Governance"
+
+
+class Role(StrEnum):
+    country_officer = "country_officer"
+    regional_reviewer = "regional_reviewer"
+    admin = "admin"
+    donor_viewer = "donor_viewer"
+
+
+class ProjectStatus(StrEnum):
+    pipeline = "pipeline"
+    active = "active"
+    closed = "closed"
+
+
+class Level(StrEnum):
+    outcome = "outcome"
+    output = "output"
+
+
+class Measure(StrEnum):
+    number = "number"
+    percentage = "percentage"
+
+
+class Aggregation(StrEnum):
+    sum = "sum"
+    latest = "latest"
+
+
+class Direction(StrEnum):
+    increase = "increase"
+    decrease = "decrease"
+
+
+class Disaggregation(StrEnum):
+    none = "none"
+    sex = "sex"
+    sex_age = "sex_age"
+
+
+class ResultStatus(StrEnum):
+    draft = "draft"
+    submitted = "submitted"
+    approved = "approved"
+    returned = "returned"
+
+
+class PeriodStatus(StrEnum):
+    open = "open"
+    closed = "closed"

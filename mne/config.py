@@ -1,0 +1,51 @@
+"""All settings in one place, read from ``MNE_…`` environment variables and ``.env``."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# The repository root: migrations/, seed/ and templates/ live beside the package.
+ROOT = Path(__file__).resolve().parent.parent
+
+DEMO_SECRET = "demo-only-secret-key-do-not-use-in-production"
+
+
+class ConfigError(RuntimeError):
+    """A setting is missing or unusable; the message says which."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="MNE_", env_file=".env", extra="ignore")
+
+    database_url: str = "sqlite:///mne.db"
+    secret_key: str = ""
+    # Demo mode allows the built-in secret and is what the quickstart runs.
+    demo: bool = False
+    # Send the session cookie only over HTTPS (set behind a TLS-terminating proxy).
+    secure_cookies: bool = False
+    session_hours: int = 12
+    # IATI: the reporting organisation and the prefix of activity identifiers.
+    iati_org_ref: str = "XM-DAC-47066"
+    iati_org_name: str = "International Organization for Migration"
+    log_sql: bool = False
+
+    def signing_secret(self) -> str:
+        """The key that signs sessions; refuses a missing or placeholder one outside demo mode."""
+        if self.demo:
+            return self.secret_key or DEMO_SECRET
+        if not self.secret_key:
+            raise ConfigError(
+                "MNE_SECRET_KEY is not set: set it to a long random string "
+                "(or MNE_DEMO=1 for a local demo)"
+            )
+        if self.secret_key == DEMO_SECRET or len(self.secret_key) < 16:
+            raise ConfigError("MNE_SECRET_KEY is a placeholder or too short: use 16+ random characters")
+        return self.secret_key
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

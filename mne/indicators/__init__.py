@@ -1,0 +1,1 @@
+"""Indicators of a project, with per-country baselines and targets."""

@@ -1,0 +1,36 @@
+"""Every table, imported in one place so Alembic and the app see the whole schema."""
+
+from mne.audit.models import AuditEvent
+from mne.base import metadata
+from mne.indicators.models import Indicator, IndicatorTarget, PeriodTarget
+from mne.projects.models import (
+    Project,
+    ProjectCountry,
+    ProjectDonor,
+    ProjectGcm,
+    ProjectMarker,
+    ProjectPriority,
+    ProjectSdg,
+)
+from mne.reference.models import (
+    Country,
+    Donor,
+    GcmObjective,
+    Marker,
+    Office,
+    Period,
+    Priority,
+    SdgTarget,
+    StandardIndicator,
+    Subregion,
+)
+from mne.results.models import Result
+from mne.users.models import ApiToken, LoginAttempt, User, UserCountry, UserDonor, UserSession
+
+__all__ = [
+    "ApiToken", "AuditEvent", "Country", "Donor", "GcmObjective", "Indicator", "IndicatorTarget",
+    "LoginAttempt", "Marker", "Office", "Period", "PeriodTarget", "Priority", "Project",
+    "ProjectCountry", "ProjectDonor", "ProjectGcm", "ProjectMarker", "ProjectPriority",
+    "ProjectSdg", "Result", "SdgTarget", "StandardIndicator", "Subregion", "User", "UserCountry",
+    "UserDonor", "UserSession", "metadata",
+]

@@ -1,0 +1,291 @@
+"""Progress rules of SPEC section 5, as pure functions over frozen dataclasses.
+
+Why a module of its own: status, roll-up and completeness are the figures donors read, so
+they are computed in one place, with no Session and no Request, and tested with a table of
+hand-computed cases. ``service.py`` queries, builds these dataclasses and calls the functions
+here; pages, the JSON API and the exports all render what they return.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from itertools import product
+from types import MappingProxyType
+
+# r = progress / expected at or above ON_TRACK_MIN is on track; below AT_RISK_MIN off track.
+ON_TRACK_MIN = 0.85
+AT_RISK_MIN = 0.60
+# Ratios are quotients of floats (0.34 / 0.4 is 0.8499999999999999): a hair of tolerance
+# keeps a line sitting exactly on a threshold on the side the SPEC puts it.
+_EPS = 1e-9
+
+STATUSES = ("on_track", "at_risk", "off_track", "no_data", "not_started")
+
+
+@dataclass(frozen=True)
+class PeriodInfo:
+    """A reporting period (e.g. ``2022Q4``) with its dates."""
+    code: str
+    start: date
+    end: date
+    due_date: date
+
+
+@dataclass(frozen=True)
+class LineResult:
+    """One result of a line for one period; ``status`` is draft|submitted|approved|returned."""
+    period: PeriodInfo
+    value: float
+    status: str
+    submitted_at: datetime | None = None
+    result_id: int | None = None
+
+
+def _freeze_keys(keys: Mapping[str, Iterable[str] | str]) -> Mapping[str, tuple[str, ...]]:
+    """Read-only copy with tuple values, so a frozen Line cannot change under a roll-up."""
+    return MappingProxyType({k: (v,) if isinstance(v, str) else tuple(v) for k, v in keys.items()})
+
+
+@dataclass(frozen=True)
+class Line:
+    """One indicator line (indicator x country) with everything the rules need.
+
+    ``keys`` maps a roll-up dimension (priority, pillar, subregion, country, donor, project,
+    sdg, gcm, marker) to the codes the line carries; it is excluded from hashing.
+    """
+    indicator_id: int
+    indicator_code: str
+    project_code: str
+    country: str
+    aggregation: str  # sum | latest
+    direction: str  # increase | decrease
+    baseline: float
+    target: float
+    project_start: date
+    project_end: date
+    results: tuple[LineResult, ...] = ()
+    period_targets: tuple[tuple[PeriodInfo, float], ...] = ()
+    standard_indicator: str | None = None
+    keys: Mapping[str, tuple[str, ...]] = field(default_factory=dict, hash=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "results", tuple(self.results))
+        object.__setattr__(self, "period_targets", tuple(tuple(p) for p in self.period_targets))
+        object.__setattr__(self, "keys", _freeze_keys(self.keys))
+
+
+@dataclass(frozen=True)
+class LineProgress:
+    """A line evaluated as of a period. ``progress`` is uncapped (130 % shows as 1.3)."""
+    line: Line
+    actual: float | None
+    progress: float | None
+    expected: float
+    status: str
+    achieved: bool
+    ratio: float | None
+    counted: tuple[LineResult, ...]
+    not_counted: tuple[tuple[LineResult, str], ...]
+
+
+def _period_order(r: LineResult) -> tuple[date, str]:
+    return (r.period.end, r.period.code)
+
+
+def counted_results(line: Line, as_of: PeriodInfo, include_pending: bool = False
+                    ) -> tuple[tuple[LineResult, ...], tuple[tuple[LineResult, str], ...]]:
+    """Split results into counted ones and the others with why, so pages can explain a figure.
+
+    Reasons: ``draft`` and ``returned`` (never count), ``after_period`` (ends after as_of;
+    checked before ``pending`` since including pending would not help), ``pending``.
+    """
+    counted: list[LineResult] = []
+    skipped: list[tuple[LineResult, str]] = []
+    for r in sorted(line.results, key=_period_order):
+        if r.status in ("draft", "returned"):
+            skipped.append((r, r.status))
+        elif r.period.end > as_of.end:
+            skipped.append((r, "after_period"))
+        elif r.status == "approved" or (r.status == "submitted" and include_pending):
+            counted.append(r)
+        elif r.status == "submitted":
+            skipped.append((r, "pending"))
+        else:
+            skipped.append((r, r.status))  # unknown status: shown, never counted
+    return tuple(counted), tuple(skipped)
+
+
+def actual(line: Line, counted: Sequence[LineResult]) -> float | None:
+    """``sum``: a flow, the sum of counted values; ``latest``: a level, the latest value."""
+    if not counted:
+        return None
+    if line.aggregation == "latest":
+        return max(counted, key=_period_order).value
+    return float(sum(r.value for r in counted))
+
+
+def _share(line: Line, value: float) -> float | None:
+    """Express a value as a share of the way from baseline (or 0 for sums) to target."""
+    if line.aggregation == "latest":
+        span = line.target - line.baseline
+        return (value - line.baseline) / span if span else None
+    return value / line.target if line.target else None
+
+
+def progress(line: Line, actual: float | None) -> float | None:
+    """Share of the target reached; not capped. Works for ``decrease`` lines since the span
+    target - baseline is then negative."""
+    return None if actual is None else _share(line, actual)
+
+
+def expected_progress(line: Line, as_of: PeriodInfo) -> float:
+    """Where the line should be by ``as_of``: its period targets if it has any, else time."""
+    if line.period_targets:
+        due = sorted((pt for pt in line.period_targets if pt[0].end <= as_of.end),
+                     key=lambda pt: (pt[0].end, pt[0].code))
+        if not due:
+            return 0.0
+        if line.aggregation == "latest":
+            share = _share(line, due[-1][1])
+        else:
+            share = _share(line, sum(t for _, t in due))
+        return share or 0.0
+    total = (line.project_end - line.project_start).days + 1
+    if total <= 0:  # malformed dates: all due once the (empty) project has begun
+        return 1.0 if as_of.end >= line.project_start else 0.0
+    elapsed = (min(as_of.end, line.project_end) - line.project_start).days + 1
+    return min(max(elapsed / total, 0.0), 1.0)
+
+
+def status_of(expected: float, progress: float | None, has_data: bool) -> str:
+    """Nothing expected yet -> not_started; nothing counted -> no_data; else by r."""
+    if expected <= 0:
+        return "not_started"
+    if not has_data or progress is None:
+        return "no_data"
+    r = progress / expected
+    if r >= ON_TRACK_MIN - _EPS:
+        return "on_track"
+    if r >= AT_RISK_MIN - _EPS:
+        return "at_risk"
+    return "off_track"
+
+
+def evaluate_line(line: Line, as_of: PeriodInfo, include_pending: bool = False) -> LineProgress:
+    """All the figures of one line as of a period, in one value pages and exports share."""
+    counted, not_counted = counted_results(line, as_of, include_pending)
+    act = actual(line, counted)
+    prog = progress(line, act)
+    exp = expected_progress(line, as_of)
+    return LineProgress(
+        line=line, actual=act, progress=prog, expected=exp,
+        status=status_of(exp, prog, bool(counted)),
+        achieved=prog is not None and prog >= 1 - _EPS,
+        ratio=prog / exp if prog is not None and exp > 0 else None,
+        counted=counted, not_counted=not_counted,
+    )
+
+
+GroupKey = str | tuple[str, ...]
+
+
+def _group_keys(keys: Mapping[str, tuple[str, ...]], by: Sequence[str]) -> list[GroupKey]:
+    """Every group a line belongs to: one per key value, the cartesian product when crossed.
+
+    A project with two donors counts in both donor groups; a line lacking a dimension is in
+    no group of it.
+    """
+    by = (by,) if isinstance(by, str) else by
+    values = [tuple(dict.fromkeys(keys.get(dim, ()))) for dim in by]
+    combos = list(product(*values))
+    return [c[0] for c in combos] if len(by) == 1 else combos  # a code, or a tuple of codes
+
+
+@dataclass
+class GroupRollup:
+    """Figures of one group; ``key`` is a code, or a tuple of codes for a crossed ``by``."""
+    key: GroupKey
+    lines: int
+    status_counts: dict[str, int]
+    mean_progress: float | None
+    on_track_share: float | None
+    standard_indicators: list[tuple[str, float, float]]  # (code, sum of actual, sum of target)
+
+
+def _summarise(key: GroupKey, members: list[LineProgress]) -> GroupRollup:
+    counts = dict.fromkeys(STATUSES, 0)
+    standard: dict[str, list[float]] = {}
+    for lp in members:
+        counts[lp.status] = counts.get(lp.status, 0) + 1
+        if lp.line.standard_indicator:
+            sums = standard.setdefault(lp.line.standard_indicator, [0.0, 0.0])
+            sums[0] += lp.actual or 0.0  # a line with no data adds its target, not an actual
+            sums[1] += lp.line.target
+    capped = [min(lp.progress, 1.0) for lp in members if lp.progress is not None]
+    due = sum(1 for lp in members if lp.expected > 0)
+    return GroupRollup(
+        key=key, lines=len(members), status_counts=counts,
+        mean_progress=sum(capped) / len(capped) if capped else None,
+        on_track_share=counts["on_track"] / due if due else None,
+        standard_indicators=[(c, a, t) for c, (a, t) in sorted(standard.items())],
+    )
+
+
+def rollup(evaluated: Iterable[LineProgress], by: Sequence[str]) -> list[GroupRollup]:
+    """Roll evaluated lines up by one dimension or two crossed; groups sorted by key.
+
+    Progress is capped at 1 in the mean so one over-achieving line cannot hide a failing one.
+    """
+    groups: dict[GroupKey, list[LineProgress]] = {}
+    for lp in evaluated:
+        for key in _group_keys(lp.line.keys, by):
+            groups.setdefault(key, []).append(lp)
+    return [_summarise(k, groups[k]) for k in sorted(groups)]
+
+
+@dataclass(frozen=True)
+class CompletenessLine:
+    """A line as seen by reporting completeness for one period."""
+    keys: Mapping[str, tuple[str, ...]] = field(hash=False)
+    project_start: date
+    project_end: date
+    result_status: str | None = None  # status of the line's result for the period, if any
+    submitted_at: datetime | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "keys", _freeze_keys(self.keys))
+
+
+@dataclass
+class CompletenessGroup:
+    """Reporting completeness of one group; rates are None when nothing was expected."""
+    key: GroupKey
+    expected: int
+    reported: int
+    on_time: int
+    rate: float | None
+    on_time_rate: float | None
+
+
+def completeness(lines: Iterable[CompletenessLine], period: PeriodInfo,
+                 by: Sequence[str]) -> list[CompletenessGroup]:
+    """Who reported for ``period``: only lines of projects active during it are expected.
+
+    Groups of inactive lines still appear (expected 0, rates None) so a country with no
+    running project shows as such instead of vanishing.
+    """
+    tallies: dict[GroupKey, list[int]] = {}
+    for cl in lines:
+        active = cl.project_start <= period.end and cl.project_end >= period.start
+        reported = active and cl.result_status in ("submitted", "approved")
+        sent = cl.submitted_at
+        sent_on = sent.date() if isinstance(sent, datetime) else sent
+        on_time = reported and sent_on is not None and sent_on <= period.due_date
+        for key in _group_keys(cl.keys, by):
+            t = tallies.setdefault(key, [0, 0, 0])
+            t[0] += active
+            t[1] += reported
+            t[2] += on_time
+    return [CompletenessGroup(k, e, r, o, r / e if e else None, o / e if e else None)
+            for k, (e, r, o) in sorted(tallies.items())]

@@ -1,0 +1,1 @@
+"""Projects: what a country office registers against priorities and countries."""

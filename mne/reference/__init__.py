@@ -1,0 +1,1 @@
+"""Reference data: priorities, subregions, countries, offices, tags, standard indicators, periods, donors."""

@@ -1,0 +1,1 @@
+"""Results: one value per indicator line and period, with its review workflow."""

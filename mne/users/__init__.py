@@ -1,0 +1,1 @@
+"""Users, their roles and scopes, sign-in sessions and API tokens."""
