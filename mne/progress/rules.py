@@ -16,7 +16,7 @@ from types import MappingProxyType
 # r = progress / expected at or above ON_TRACK_MIN is on track; below AT_RISK_MIN off track.
 ON_TRACK_MIN = 0.85
 AT_RISK_MIN = 0.60
-# Ratios are quotients of floats (0.34 / 0.4 is 0.8499999999999999): a hair of tolerance
+# Ratios are quotients of floats (0.289 / 0.34 is 0.8499999999999999): a hair of tolerance
 # keeps a line sitting exactly on a threshold on the side the SPEC puts it.
 _EPS = 1e-9
 

@@ -1,0 +1,131 @@
+"""The FastAPI application: routers, error handlers, security headers, static files."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi.staticfiles import StaticFiles
+from sqlalchemy import text
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from mne import __version__
+from mne.config import Settings, get_settings
+from mne.db import engine_for
+from mne.deps import Public
+from mne.errors import DomainError, Unauthorized, envelope
+
+log = logging.getLogger("mne")
+
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "font-src 'self'; connect-src 'self'; form-action 'self'; base-uri 'self'; "
+    "object-src 'none'; frame-ancestors 'none'"
+)
+SECURITY_HEADERS = {
+    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "X-Frame-Options": "DENY",
+    "Cross-Origin-Opener-Policy": "same-origin",
+}
+
+
+def _wants_json(request: Request) -> bool:
+    return request.url.path.startswith("/api/") or request.url.path.startswith("/healthz")
+
+
+def _error_response(request: Request, status: int, code: str, message: str, details=None, headers=None):
+    if _wants_json(request):
+        return JSONResponse(envelope(code, message, details), status_code=status, headers=headers)
+    if status == 401:
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        return RedirectResponse(f"/login?next={target}", status_code=303)
+    from mne.web import render
+
+    response = render(request, "error.html", {"status": status, "code": code, "message": message,
+                                              "details": details or []}, status_code=status)
+    for key, value in (headers or {}).items():
+        response.headers[key] = value
+    return response
+
+
+def _field_name(loc: tuple) -> str:
+    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header", "cookie")]
+    return ".".join(parts) or ".".join(str(p) for p in loc)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(DomainError)
+    async def domain_error(request: Request, exc: DomainError):
+        headers = {"Retry-After": str(exc.retry_after)} if hasattr(exc, "retry_after") else None
+        if isinstance(exc, Unauthorized) and _wants_json(request):
+            headers = {"WWW-Authenticate": "Bearer"}
+        return _error_response(request, exc.status_code, exc.code, exc.message, exc.details, headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(request: Request, exc: RequestValidationError):
+        details = [
+            {"field": _field_name(tuple(e.get("loc", ()))), "message": e.get("msg", "invalid")}
+            for e in exc.errors()
+        ]
+        message = "; ".join(f"{d['field']}: {d['message']}" for d in details) or "invalid request"
+        return _error_response(request, 422, "invalid", message, details)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException):
+        codes = {404: "not_found", 405: "method_not_allowed", 401: "unauthorized", 403: "forbidden"}
+        return _error_response(request, exc.status_code, codes.get(exc.status_code, "http_error"),
+                               str(exc.detail), None, getattr(exc, "headers", None))
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception):
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        return _error_response(request, 500, "internal", "an unexpected error occurred; it has been logged")
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    settings.signing_secret()  # refuse to start without a usable secret
+    app = FastAPI(
+        title="mne",
+        version=__version__,
+        description="Monitoring-and-evaluation results tracker. Every call needs `Authorization: Bearer <token>` "
+        "(create one with `mne token create EMAIL` or on the API tokens page).",
+        openapi_url="/openapi.json",
+        docs_url="/docs",
+        redoc_url=None,
+    )
+    app.state.settings = settings
+    app.state.engine = engine_for(settings.database_url, settings.log_sql)
+
+    @app.middleware("http")
+    async def security_headers(request: Request, call_next):
+        response = await call_next(request)
+        for key, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(key, value)
+        if request.url.path in ("/docs",):
+            # Swagger UI ships inline scripts and CDN assets; the docs page gets its own policy.
+            del response.headers["Content-Security-Policy"]
+        return response
+
+    install_error_handlers(app)
+
+    from mne.auth import pages as auth_pages
+    from mne.reference import routes as reference_routes
+    from mne import home
+
+    app.include_router(auth_pages.router)
+    app.include_router(home.router)
+    app.include_router(reference_routes.router)
+
+    app.mount("/static", StaticFiles(packages=[("mne", "static")]), name="static")
+
+    @app.get("/healthz", tags=["operations"])
+    def healthz(_: Public):
+        with app.state.engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        return {"status": "ok", "version": __version__}
+    return app

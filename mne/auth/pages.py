@@ -1,0 +1,147 @@
+"""Sign-in, sign-out and change of password (HTML)."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Annotated
+from urllib.parse import urlsplit
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import RedirectResponse
+from sqlmodel import select
+
+from mne.auth import sessions
+from mne.base import utcnow
+from mne.deps import CurrentUser, Public, SessionDep
+from mne.errors import Forbidden, Invalid, TooManyRequests
+from mne.users import security
+from mne.users import service as users
+from mne.users.models import User
+from mne.web import render
+
+router = APIRouter(include_in_schema=False)
+
+LOGIN_CSRF_COOKIE = "mne_login_csrf"
+WRONG_CREDENTIALS = "Wrong email or password."
+
+
+def safe_next(target: str | None) -> str:
+    """Only a local path: never an open redirect to another site."""
+    if not target:
+        return "/"
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return "/"
+    return target
+
+
+def _client_ip(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def _login_form(request: Request, *, next_url: str, email: str = "", error: str = "", status_code: int = 200):
+    token = request.cookies.get(LOGIN_CSRF_COOKIE) or secrets.token_urlsafe(24)
+    response = render(request, "auth/login.html",
+                      {"next": next_url, "email": email, "error": error, "login_csrf": token},
+                      status_code=status_code)
+    response.set_cookie(LOGIN_CSRF_COOKIE, token, httponly=True, samesite="strict",
+                        secure=request.app.state.settings.secure_cookies, path="/login")
+    return response
+
+
+@router.get("/login", name="login")
+def login_page(request: Request, _: Public, next: str = "/"):
+    if getattr(request.state, "principal", None) is not None:
+        return RedirectResponse(safe_next(next), status_code=303)
+    return _login_form(request, next_url=safe_next(next))
+
+
+@router.post("/login")
+def login(
+    request: Request,
+    session: SessionDep,
+    _: Public,
+    email: Annotated[str, Form()] = "",
+    password: Annotated[str, Form()] = "",
+    csrf_token: Annotated[str, Form()] = "",
+    next: Annotated[str, Form()] = "/",
+):
+    next_url = safe_next(next)
+    expected = request.cookies.get(LOGIN_CSRF_COOKIE)
+    if not expected or not secrets.compare_digest(expected, csrf_token):
+        raise Forbidden("the sign-in form has expired; reload the page and try again", code="csrf")
+    email = email.strip().lower()
+    ip = _client_ip(request)
+    wait = sessions.seconds_blocked(session, email, ip)
+    if wait:
+        raise TooManyRequests(f"Too many failed sign-ins. Try again in {wait // 60 + 1} minutes.",
+                              retry_after=wait)
+    user = session.exec(select(User).where(User.email == email)).first()
+    # Verify against a dummy hash for unknown accounts so timing does not reveal them.
+    valid = security.verify_password(user.password_hash if user else security.DUMMY_HASH, password)
+    if not (user and valid and user.is_active):
+        sessions.record_failure(session, email, ip)
+        session.commit()
+        return _login_form(request, next_url=next_url, email=email, error=WRONG_CREDENTIALS, status_code=401)
+    sessions.clear_failures(session, email)
+    old = request.cookies.get(sessions.COOKIE_NAME)
+    if old:
+        sessions.end(session, old)
+    cookie, _row = sessions.start(session, user, request.app.state.settings.session_hours)
+    user.last_login_at = utcnow()
+    session.add(user)
+    response = RedirectResponse(next_url, status_code=303)
+    response.set_cookie(
+        sessions.COOKIE_NAME, cookie, httponly=True, samesite="lax",
+        secure=request.app.state.settings.secure_cookies,
+        max_age=request.app.state.settings.session_hours * 3600, path="/",
+    )
+    response.delete_cookie(LOGIN_CSRF_COOKIE, path="/login")
+    return response
+
+
+@router.post("/logout", name="logout")
+def logout(request: Request, session: SessionDep, _: CurrentUser):
+    cookie = request.cookies.get(sessions.COOKIE_NAME)
+    if cookie:
+        sessions.end(session, cookie)
+    response = RedirectResponse("/login", status_code=303)
+    response.delete_cookie(sessions.COOKIE_NAME, path="/")
+    return response
+
+
+@router.get("/account/password", name="password_page")
+def password_page(request: Request, _: CurrentUser, done: bool = False):
+    return render(request, "auth/password.html", {"errors": {}, "done": done})
+
+
+@router.post("/account/password")
+def change_password(
+    request: Request,
+    session: SessionDep,
+    principal: CurrentUser,
+    current_password: Annotated[str, Form()] = "",
+    new_password: Annotated[str, Form()] = "",
+    confirm_password: Annotated[str, Form()] = "",
+):
+    user = session.get(User, principal.id)
+    errors: dict[str, str] = {}
+    if not security.verify_password(user.password_hash, current_password):
+        errors["current_password"] = "This is not your current password."
+    elif new_password != confirm_password:
+        errors["confirm_password"] = "The two new passwords differ."
+    else:
+        try:
+            users.set_password(session, user, new_password, actor_id=principal.id)
+        except Invalid as exc:
+            errors["new_password"] = exc.details[0]["message"].capitalize() + "."
+    if errors:
+        return render(request, "auth/password.html", {"errors": errors, "done": False}, status_code=422)
+    # Other browsers signed in with the old password are signed out.
+    sessions.end_all_for(session, user.id)
+    new_cookie, _row = sessions.start(session, user, request.app.state.settings.session_hours)
+    response = RedirectResponse("/account/password?done=1", status_code=303)
+    response.set_cookie(sessions.COOKIE_NAME, new_cookie, httponly=True, samesite="lax",
+                        secure=request.app.state.settings.secure_cookies,
+                        max_age=request.app.state.settings.session_hours * 3600, path="/")
+    return response

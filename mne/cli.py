@@ -1,0 +1,288 @@
+"""The `mne` command line. Errors are one clear line and a non-zero exit, never a traceback."""
+
+from __future__ import annotations
+
+import functools
+import sys
+from typing import Annotated
+
+import typer
+from sqlalchemy.exc import DBAPIError, OperationalError, ProgrammingError
+from sqlmodel import Session
+
+from mne.config import ConfigError, get_settings
+from mne.errors import DomainError
+
+app = typer.Typer(no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False,
+                  help="mne: the monitoring-and-evaluation results tracker.")
+db_app = typer.Typer(no_args_is_help=True, help="Database schema.")
+seed_app = typer.Typer(no_args_is_help=True, help="Reference and demo data.")
+user_app = typer.Typer(no_args_is_help=True, help="User accounts.")
+token_app = typer.Typer(no_args_is_help=True, help="API tokens.")
+app.add_typer(db_app, name="db")
+app.add_typer(seed_app, name="seed")
+app.add_typer(user_app, name="user")
+app.add_typer(token_app, name="token")
+
+
+class CliError(Exception):
+    """A failure the user can act on; printed as one line."""
+
+
+def fail(message: str, code: int = 1) -> None:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def _db_message(exc: DBAPIError) -> str:
+    text = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+    if "no such table" in text or "does not exist" in text and "relation" in text:
+        return f"the database schema is not up to date ({text}); run `mne db upgrade` first"
+    return f"database error: {text}"
+
+
+def handled(fn):
+    """Turn expected failures into one-line errors."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except (typer.Exit, typer.Abort, KeyboardInterrupt):
+            raise
+        except ConfigError as exc:
+            fail(str(exc))
+        except DomainError as exc:
+            fail(exc.message)
+        except CliError as exc:
+            fail(str(exc))
+        except OperationalError as exc:
+            if "no such table" in str(exc.orig):
+                fail(_db_message(exc))
+            fail(f"cannot use the database at {_safe_url()}: {str(exc.orig).strip().splitlines()[0]}")
+        except (ProgrammingError, DBAPIError) as exc:
+            fail(_db_message(exc))
+
+    return wrapper
+
+
+def _safe_url() -> str:
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(get_settings().database_url).render_as_string(hide_password=True)
+    except Exception:  # the URL itself is what is wrong
+        return repr(get_settings().database_url)
+
+
+def _session() -> Session:
+    from mne.db import get_engine
+
+    return Session(get_engine(), expire_on_commit=False)
+
+
+# --- serving ---------------------------------------------------------------------------
+
+@app.command()
+@handled
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    workers: Annotated[int, typer.Option(help="Worker processes.")] = 1,
+) -> None:
+    """Serve the web app and the API."""
+    import uvicorn
+
+    get_settings().signing_secret()  # fail fast with a clear message
+    typer.echo(f"mne serving at http://{host}:{port}  (API docs at /docs)")
+    uvicorn.run("mne.app:create_app", factory=True, host=host, port=port, workers=workers,
+                log_level="info", proxy_headers=True)
+
+
+@app.command()
+@handled
+def demo(
+    host: Annotated[str, typer.Option()] = "127.0.0.1",
+    port: Annotated[int, typer.Option()] = 8000,
+    no_serve: Annotated[bool, typer.Option("--no-serve", help="Prepare the data, do not serve.")] = False,
+) -> None:
+    """Quickstart: migrate, load reference and demo data (once), print sign-ins, serve."""
+    from mne import migrate
+    from mne.demo.generator import DemoRefused, demo_users
+
+    settings = get_settings()
+    if not settings.demo:
+        raise CliError("`mne demo` runs only in demo mode: set MNE_DEMO=1")
+    migrate.upgrade(settings.database_url)
+    _load_reference(quiet=True)
+    try:
+        _seed_demo(scale=1, seed=1)
+    except DemoRefused as exc:
+        typer.echo(f"demo data: {exc}")
+    typer.echo("\nDemo sign-ins (email / password):")
+    for email, role, password, *_ in demo_users(1):
+        typer.echo(f"  {role:18} {email:28} {password}")
+    if not no_serve:
+        serve(host=host, port=port, workers=1)
+
+
+# --- database ---------------------------------------------------------------------------
+
+@db_app.command("upgrade")
+@handled
+def db_upgrade(revision: Annotated[str, typer.Argument()] = "head") -> None:
+    """Apply the migrations up to REVISION (default: the newest)."""
+    from mne import migrate
+
+    migrate.upgrade(get_settings().database_url, revision)
+    typer.echo(f"database at {_safe_url()} is at revision {migrate.current_revision()}")
+
+
+@db_app.command("downgrade")
+@handled
+def db_downgrade(revision: Annotated[str, typer.Argument()]) -> None:
+    """Undo migrations down to REVISION (`base` empties the database)."""
+    from mne import migrate
+
+    migrate.downgrade(get_settings().database_url, revision)
+    typer.echo(f"database at {_safe_url()} is at revision {migrate.current_revision()}")
+
+
+# --- seeding ----------------------------------------------------------------------------
+
+def _load_reference(quiet: bool = False) -> None:
+    from mne.reference.seed import load_reference
+
+    with _session() as session:
+        report = load_reference(session)
+        session.commit()
+    if not quiet or report.changed:
+        parts = [f"{name}: +{report.inserted[name]} ~{report.updated[name]}" for name in report.inserted]
+        typer.echo("reference data loaded (" + ", ".join(parts) + ")")
+
+
+def _seed_demo(scale: int, seed: int) -> None:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from mne.db import get_engine
+    from mne.demo.generator import seed_demo as run
+
+    with Progress(TextColumn("seeding demo projects"), BarColumn(), MofNCompleteColumn(),
+                  TimeElapsedColumn(), transient=False) as bar:
+        task = bar.add_task("demo", total=None)
+
+        def progress(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        report = run(get_engine(), scale=scale, seed=seed, progress=progress)
+    typer.echo(f"demo data: {report.projects} projects, {report.indicators} indicators, "
+               f"{report.lines} indicator lines, {report.results} results, {report.donors} donors")
+
+
+@seed_app.command("reference")
+@handled
+def seed_reference() -> None:
+    """Load (or refresh) the reference data from seed/. Safe to run again."""
+    _load_reference()
+
+
+@seed_app.command("demo")
+@handled
+def seed_demo(
+    scale: Annotated[int, typer.Option(min=1, max=100, help="Multiply the amount of data.")] = 1,
+    seed: Annotated[int, typer.Option(help="Random seed: the same seed gives the same data.")] = 1,
+) -> None:
+    """Load deterministic demo projects, results and users (refuses over real data)."""
+    from mne.demo.generator import DemoRefused, demo_users
+
+    try:
+        _seed_demo(scale, seed)
+    except DemoRefused as exc:
+        raise CliError(str(exc)) from exc
+    typer.echo("demo sign-ins (email / password):")
+    for email, role, password, *_ in demo_users(seed):
+        typer.echo(f"  {role:18} {email:28} {password}")
+
+
+# --- users and tokens -------------------------------------------------------------------
+
+@user_app.command("add")
+@handled
+def user_add(
+    email: str,
+    role: Annotated[str, typer.Option(help="country_officer | regional_reviewer | admin | donor_viewer")],
+    country: Annotated[list[str], typer.Option(help="ISO3 code of a country in scope (repeat).")] = [],  # noqa: B006
+    donor: Annotated[list[str], typer.Option(help="Donor code in scope (repeat).")] = [],  # noqa: B006
+    name: Annotated[str, typer.Option(help="Display name.")] = "",
+    password_stdin: Annotated[bool, typer.Option("--password-stdin", help="Read the password from standard input.")] = False,
+) -> None:
+    """Create a user. The password is asked for (or read from stdin) and stored hashed."""
+    from mne.users import service
+
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = typer.prompt("password", hide_input=True, confirmation_prompt=True)
+    with _session() as session:
+        user = service.create_user(session, email=email, password=password, role=role, name=name,
+                                   countries=country, donors=donor)
+        session.commit()
+        typer.echo(f"user {user.email} created with role {user.role}")
+
+
+@user_app.command("deactivate")
+@handled
+def user_deactivate(email: str) -> None:
+    """Deactivate a user: its sessions and tokens stop working at once."""
+    from mne.audit import service as audit
+    from mne.auth import sessions
+    from mne.users import service
+
+    with _session() as session:
+        user = service.get_user_by_email(session, email)
+        if user.is_active:
+            user.is_active = False
+            session.add(user)
+            sessions.end_all_for(session, user.id)
+            audit.record(session, actor_id=None, action="user.deactivate", entity="user",
+                         entity_id=user.id, before={"is_active": True}, after={"is_active": False})
+            session.commit()
+        typer.echo(f"user {user.email} is inactive")
+
+
+@token_app.command("create")
+@handled
+def token_create(email: str, name: Annotated[str, typer.Option(help="A label for the token.")] = "") -> None:
+    """Create an API token for EMAIL; the token is printed once, alone on the last line."""
+    from mne.users import service
+
+    with _session() as session:
+        user = service.get_user_by_email(session, email)
+        if not user.is_active:
+            raise CliError(f"user {user.email} is inactive")
+        _, secret = service.create_token(session, user, name)
+        session.commit()
+    typer.echo(f"API token for {email} (store it now: it is not shown again):")
+    typer.echo(secret)
+
+
+@token_app.command("revoke")
+@handled
+def token_revoke(
+    email: str,
+    token_id: Annotated[int | None, typer.Option("--id", help="Revoke only this token (default: all).")] = None,
+) -> None:
+    """Revoke the API tokens of EMAIL (all, or one with --id)."""
+    from mne.users import service
+
+    with _session() as session:
+        user = service.get_user_by_email(session, email)
+        count = service.revoke_tokens(session, user, token_id)
+        session.commit()
+    if token_id is not None and count == 0:
+        raise CliError(f"{email} has no active token with id {token_id}")
+    typer.echo(f"revoked {count} token(s) of {email}")
+
+
+def main() -> None:
+    app()

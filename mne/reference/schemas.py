@@ -1,0 +1,73 @@
+"""API schemas of the reference data."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from mne.base import PeriodStatus
+
+KOSOVO = "XKX"
+KOSOVO_FOOTNOTE = (
+    "References to Kosovo shall be understood to be in the context of United Nations "
+    "Security Council resolution 1244 (1999)."
+)
+
+
+class ReadModel(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+class PriorityRead(ReadModel):
+    code: str
+    pillar: str
+    title: str
+    text: str
+    position: int
+
+
+class SubregionRead(ReadModel):
+    code: str
+    name: str
+    countries: list[str]
+
+
+class CountryRead(ReadModel):
+    iso3: str
+    name: str
+    subregion_code: str
+    footnote: str | None = None
+
+
+class PeriodRead(ReadModel):
+    code: str
+    start_date: date
+    end_date: date
+    due_date: date
+    status: PeriodStatus
+
+
+class PeriodUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    status: PeriodStatus
+
+
+class DonorRead(ReadModel):
+    code: str
+    name: str
+
+
+class DonorCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    code: str = Field(pattern=r"^[A-Za-z0-9._-]{2,32}$", description="2–32 letters, digits, '.', '-', '_'")
+    name: str = Field(min_length=1, max_length=200)
+
+
+class StandardIndicatorRead(ReadModel):
+    code: str
+    priority_code: str
+    statement: str
+    measure: str
+    aggregation: str
+    disaggregation: str
