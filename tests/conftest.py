@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 import pytest
 from fastapi.testclient import TestClient
@@ -116,3 +117,78 @@ def client(app, connection) -> Iterator[TestClient]:
     with TestClient(app, raise_server_exceptions=False, base_url="http://testserver") as c:
         yield c
     app.dependency_overrides.clear()
+
+
+# --- browser tests ------------------------------------------------------------------------
+
+CHROMIUM = "/usr/bin/chromium"
+SCREENSHOTS = os.environ.get("MNE_SCREENSHOTS", "test-artifacts/screenshots")
+
+
+def pytest_collection_modifyitems(config, items):
+    if os.path.exists(CHROMIUM):
+        return
+    reason = f"browser tests need Chromium at {CHROMIUM} (apt-get install -y chromium)"
+    if os.environ.get("MNE_REQUIRE_BROWSER"):
+        raise pytest.UsageError(reason + ", and MNE_REQUIRE_BROWSER is set")
+    for item in items:
+        if "browser" in item.keywords:
+            item.add_marker(pytest.mark.skip(reason=reason))
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args():
+    # Debian's Chromium; the network flags keep it from calling out of this closed machine.
+    return {
+        "executable_path": CHROMIUM,
+        "args": ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"],
+    }
+
+
+@dataclass(frozen=True)
+class LiveServer:
+    url: str
+    db_url: str
+
+    def session(self) -> Session:
+        """A session on the live server's database: what it commits, the server sees."""
+        return Session(engine_for(self.db_url), expire_on_commit=False)
+
+
+@pytest.fixture(scope="session")
+def live_server(tmp_path_factory) -> Iterator[LiveServer]:
+    """The real app served by uvicorn on 127.0.0.1, on its own committed SQLite database."""
+    import socket
+    import threading
+    import time
+
+    import uvicorn
+
+    url = f"sqlite:///{tmp_path_factory.mktemp('live') / 'live.db'}"
+    reset_database(url)
+    with Session(engine_for(url)) as session:
+        load_reference(session)
+        session.commit()
+    live_app = create_app(Settings(database_url=url, secret_key=TEST_SECRET, demo=False))
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(live_app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 15
+    while not server.started:
+        if time.monotonic() > deadline:
+            raise RuntimeError("the live server did not start")
+        time.sleep(0.05)
+    yield LiveServer(url=f"http://127.0.0.1:{port}", db_url=url)
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+def screenshot(page, name: str) -> str:
+    os.makedirs(SCREENSHOTS, exist_ok=True)
+    path = os.path.join(SCREENSHOTS, f"{name}.png")
+    page.screenshot(path=path, full_page=True)
+    return path

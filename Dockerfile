@@ -1,0 +1,14 @@
+# The app image: migrations run at start, then the server. Secrets come from the environment.
+FROM python:3.11-slim
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1
+WORKDIR /app
+COPY pyproject.toml README.md alembic.ini ./
+COPY mne ./mne
+COPY migrations ./migrations
+COPY templates ./templates
+COPY seed ./seed
+RUN pip install --no-cache-dir -e . && useradd --system --home /app mne
+USER mne
+EXPOSE 8000
+HEALTHCHECK --interval=30s --timeout=5s CMD python -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/healthz')"
+CMD ["sh", "-c", "mne db upgrade && mne seed reference && exec mne serve --host 0.0.0.0 --port 8000 --workers ${MNE_WORKERS:-2}"]
