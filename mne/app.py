@@ -113,13 +113,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     install_error_handlers(app)
 
+    from mne.audit import pages as audit_pages
     from mne.auth import pages as auth_pages
+    from mne.results import routes as result_routes
     from mne.reference import routes as reference_routes
     from mne import home
 
     app.include_router(auth_pages.router)
     app.include_router(home.router)
     app.include_router(reference_routes.router)
+    app.include_router(result_routes.router)
+    app.include_router(audit_pages.router)
 
     app.mount("/static", StaticFiles(packages=[("mne", "static")]), name="static")
 

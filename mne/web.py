@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import Request
 from jinja2_fragments.fastapi import Jinja2Blocks
 from starlette.responses import Response
+from starlette.routing import NoMatchFound
 
 from mne.base import Role
 from mne.config import ROOT
@@ -35,12 +36,15 @@ def navigation(request: Request) -> list[dict[str, Any]]:
     principal = getattr(request.state, "principal", None)
     if principal is None:
         return []
-    names = {getattr(r, "name", None) for r in request.app.routes}
     items = []
     for label, name, roles in NAVIGATION:
-        if name in names and principal.role in roles:
-            url = str(request.url_for(name))
-            items.append({"label": label, "url": url, "current": request.url.path == request.app.url_path_for(name)})
+        if principal.role not in roles:
+            continue
+        try:
+            path = request.app.url_path_for(name)
+        except NoMatchFound:  # that page is not built (yet)
+            continue
+        items.append({"label": label, "url": path, "current": request.url.path == path})
     return items
 
 

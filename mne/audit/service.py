@@ -7,9 +7,11 @@ from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from typing import Any
 
-from sqlmodel import Session, SQLModel, select
+from sqlmodel import Session, SQLModel, or_, select
 
 from mne.audit.models import AuditEvent
+from mne.audit.schemas import AuditEventRead
+from mne.users.models import User
 
 
 def snapshot(obj: SQLModel | Mapping[str, Any] | None, exclude: Sequence[str] = ()) -> dict[str, Any] | None:
@@ -58,3 +60,26 @@ def history(session: Session, entity: str, entity_id: object) -> list[AuditEvent
         .order_by(AuditEvent.at, AuditEvent.id)
     )
     return list(session.exec(statement))
+
+
+def history_of(session: Session, targets: Mapping[str, Sequence[object]], limit: int = 500) -> list[AuditEventRead]:
+    """Events of several entities at once (a project with its indicators and results),
+    newest first, with the actor's email."""
+    clauses = [
+        (AuditEvent.entity == entity) & AuditEvent.entity_id.in_([str(i) for i in ids])
+        for entity, ids in targets.items() if ids
+    ]
+    if not clauses:
+        return []
+    statement = (
+        select(AuditEvent, User.email)
+        .join(User, User.id == AuditEvent.actor_id, isouter=True)
+        .where(or_(*clauses))
+        .order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
+        .limit(limit)
+    )
+    return [
+        AuditEventRead(id=e.id, at=e.at, actor=email, action=e.action, entity=e.entity,
+                       entity_id=e.entity_id, before=e.before, after=e.after, reason=e.reason)
+        for e, email in session.exec(statement)
+    ]

@@ -1,0 +1,73 @@
+"""Access control from the outside: every route declares a permission, and each role is
+refused what it may not see or do — with 403 (API) or the forbidden page, never the data."""
+
+from __future__ import annotations
+
+import pytest
+from fastapi.routing import APIRoute
+from starlette.routing import Mount
+
+from tests import factories
+from tests.routes import iter_routes, permissions_of
+
+# Open to anyone by design (SPEC §1): the login page, health check, static files, API docs.
+PUBLIC_PATHS = {"/login", "/healthz", "/openapi.json", "/docs", "/docs/oauth2-redirect"}
+
+
+def test_every_route_declares_exactly_one_permission(app):
+    missing, several = [], []
+    for path, route in iter_routes(app.routes):
+        if isinstance(route, Mount):
+            assert path == "/static", f"unexpected mount {path}"
+            continue
+        if not isinstance(route, APIRoute):
+            assert path in PUBLIC_PATHS, f"{path} is not an APIRoute and not a known public path"
+            continue
+        declared = permissions_of(route)
+        if not declared:
+            missing.append(f"{sorted(route.methods)} {path}")
+        elif len(declared) > 1:
+            several.append(f"{sorted(route.methods)} {path}: {sorted(declared)}")
+        elif declared == {"public"}:
+            assert path in PUBLIC_PATHS, f"{path} is public but not in the list of public paths"
+    assert not missing, "routes without a declared permission: " + ", ".join(missing)
+    assert not several, "routes with more than one permission: " + ", ".join(several)
+
+
+def test_signed_out_visitor_gets_the_login_page_not_data(client, app):
+    for path, route in iter_routes(app.routes):
+        if not isinstance(route, APIRoute) or "GET" not in route.methods or path in PUBLIC_PATHS:
+            continue
+        concrete = path.replace("{result_id}", "1").replace("{code}", "X").replace("{id}", "1")
+        concrete = concrete.replace("{user_id}", "1").replace("{iso3}", "KGZ").replace("{token_id}", "1")
+        response = client.get(concrete, follow_redirects=False)
+        if path.startswith("/api/"):
+            assert response.status_code == 401, (path, response.status_code)
+            assert response.json()["error"]["code"] == "unauthorized"
+        else:
+            assert response.status_code == 303, (path, response.status_code)
+            assert response.headers["location"].startswith("/login?next=")
+
+
+def test_signed_out_post_changes_nothing(client, session):
+    from mne.reference.models import Period
+
+    response = client.patch("/api/v1/periods/2024Q1", json={"status": "closed"})
+    assert response.status_code == 401
+    assert session.get(Period, "2024Q1").status == "open"
+
+
+@pytest.mark.parametrize("role, kwargs", [
+    ("country_officer", {"countries": ["KGZ"]}),
+    ("regional_reviewer", {}),
+    ("donor_viewer", {"donors": ["PERMTEST"]}),
+])
+def test_non_admins_cannot_use_admin_api(client, session, role, kwargs):
+    from mne.reference.models import Donor, Period
+
+    factories.donor(session, "PERMTEST")
+    headers = factories.token(session, role, **kwargs)
+    assert client.post("/api/v1/donors", json={"code": "NEWDONOR", "name": "x"}, headers=headers).status_code == 403
+    assert client.patch("/api/v1/periods/2024Q2", json={"status": "closed"}, headers=headers).status_code == 403
+    assert session.get(Donor, "NEWDONOR") is None
+    assert session.get(Period, "2024Q2").status == "open"
