@@ -48,3 +48,14 @@ def test_wrong_password_shows_one_generic_message(page: Page, live_server, revie
     page.get_by_role("button", name="Sign in").click()
     expect(page.get_by_role("alert")).to_have_text("Wrong email or password.")
     screenshot(page, "login-wrong-password")
+
+
+def test_api_docs_render_from_vendored_files(page: Page, live_server):
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    outside: list[str] = []
+    page.on("request", lambda r: outside.append(r.url) if not r.url.startswith(live_server.url) else None)
+    page.goto(live_server.url + "/docs")
+    expect(page.get_by_text("/api/v1/priorities").first).to_be_visible()
+    screenshot(page, "api-docs")
+    assert outside == [] and errors == []

@@ -11,7 +11,7 @@ from tests import factories
 from tests.routes import iter_routes, permissions_of
 
 # Open to anyone by design (SPEC §1): the login page, health check, static files, API docs.
-PUBLIC_PATHS = {"/login", "/healthz", "/openapi.json", "/docs", "/docs/oauth2-redirect"}
+PUBLIC_PATHS = {"/login", "/healthz", "/openapi.json", "/docs"}
 
 
 def test_every_route_declares_exactly_one_permission(app):
