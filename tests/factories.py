@@ -37,3 +37,66 @@ def donor(session: Session, code: str, name: str | None = None) -> Donor:
     session.add(d)
     session.flush()
     return d
+
+
+def project(session: Session, code: str | None = None, *, countries=("KGZ",), priorities=("SP1",),
+            donors=(), start="2022-01-01", end="2023-12-31", office_id=None):
+    """A project row with its tags (the project service arrives with the workflow issue)."""
+    from datetime import date
+
+    from mne.projects.models import Project, ProjectCountry, ProjectDonor, ProjectPriority
+
+    p = Project(code=code or f"P-{next(_seq)}", title=f"Project {code}", start_date=date.fromisoformat(start),
+                end_date=date.fromisoformat(end), office_id=office_id)
+    session.add(p)
+    session.flush()
+    session.add_all(ProjectCountry(project_id=p.id, country_iso3=c) for c in countries)
+    session.add_all(ProjectPriority(project_id=p.id, priority_code=c, position=i) for i, c in enumerate(priorities))
+    for d in donors:
+        donor(session, d)
+        session.add(ProjectDonor(project_id=p.id, donor_code=d, amount_usd=1000))
+    session.flush()
+    return p
+
+
+def indicator(session: Session, proj, code: str = "I1", *, priority="SP1", aggregation="sum",
+              direction="increase", measure="number", targets=None):
+    from mne.indicators.models import Indicator, IndicatorTarget
+    from mne.projects.models import ProjectCountry
+
+    ind = Indicator(project_id=proj.id, code=code, statement=f"Indicator {code}", priority_code=priority,
+                    aggregation=aggregation, direction=direction, measure=measure)
+    session.add(ind)
+    session.flush()
+    if targets is None:
+        from sqlmodel import select
+
+        countries = session.exec(select(ProjectCountry.country_iso3).where(ProjectCountry.project_id == proj.id)).all()
+        targets = {c: (0, 100) for c in countries}
+    session.add_all(IndicatorTarget(indicator_id=ind.id, country_iso3=c, baseline=b, target=t)
+                    for c, (b, t) in targets.items())
+    session.flush()
+    return ind
+
+
+def result(session: Session, ind, country: str = "KGZ", period: str = "2022Q1", value: float = 10,
+           status: str = "draft"):
+    from mne.results.models import Result
+
+    r = Result(indicator_id=ind.id, country_iso3=country, period_code=period, value=value, status=status)
+    session.add(r)
+    session.flush()
+    return r
+
+
+def sign_in(client, email: str, password: str = PASSWORD) -> str:
+    """Sign a TestClient in through the real login form; returns the session's CSRF token."""
+    import re
+
+    page = client.get("/login")
+    login_csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+    response = client.post("/login", data={"email": email, "password": password, "csrf_token": login_csrf,
+                                           "next": "/"}, follow_redirects=False)
+    assert response.status_code == 303, response.text
+    home = client.get("/")
+    return re.search(r'"X-CSRF-Token": "([^"]+)"', home.text).group(1)

@@ -71,3 +71,48 @@ def test_non_admins_cannot_use_admin_api(client, session, role, kwargs):
     assert client.patch("/api/v1/periods/2024Q2", json={"status": "closed"}, headers=headers).status_code == 403
     assert session.get(Donor, "NEWDONOR") is None
     assert session.get(Period, "2024Q2").status == "open"
+
+
+@pytest.fixture
+def two_country_project(session):
+    """A Kyrgyz–Tajik project funded by ECHO, with one result in each country."""
+    proj = factories.project(session, "PERM-KGZ-TJK", countries=("KGZ", "TJK"), donors=("ECHO",))
+    ind = factories.indicator(session, proj)
+    return proj, factories.result(session, ind, "KGZ"), factories.result(session, ind, "TJK")
+
+
+def test_result_history_respects_country_scope(client, session, two_country_project):
+    _, kgz, tjk = two_country_project
+    kgz_officer = factories.token(session, "country_officer", countries=["KGZ"])
+    srb_officer = factories.token(session, "country_officer", countries=["SRB"])
+    reviewer = factories.token(session, "regional_reviewer")
+    assert client.get(f"/api/v1/results/{kgz.id}/history", headers=kgz_officer).status_code == 200
+    # Same project, but the other country's line: refused.
+    response = client.get(f"/api/v1/results/{tjk.id}/history", headers=kgz_officer)
+    assert response.status_code == 403 and response.json()["error"]["code"] == "forbidden"
+    response = client.get(f"/api/v1/results/{kgz.id}/history", headers=srb_officer)
+    assert response.status_code == 403 and "data" not in response.text.lower().replace("error", "")
+    assert client.get(f"/api/v1/results/{tjk.id}/history", headers=reviewer).status_code == 200
+    assert client.get("/api/v1/results/999999/history", headers=reviewer).status_code == 404
+
+
+def test_donor_viewer_sees_only_its_donors_projects(client, session, two_country_project):
+    _, kgz, _ = two_country_project
+    factories.donor(session, "USAID")
+    echo = factories.token(session, "donor_viewer", donors=["ECHO"])
+    usaid = factories.token(session, "donor_viewer", donors=["USAID"])
+    assert client.get(f"/api/v1/results/{kgz.id}/history", headers=echo).status_code == 200
+    assert client.get(f"/api/v1/results/{kgz.id}/history", headers=usaid).status_code == 403
+
+
+def test_project_history_page_is_forbidden_outside_scope(client, session, two_country_project):
+    factories.user(session, "country_officer", countries=["SRB"], email="srb.officer@test.example")
+    factories.user(session, "country_officer", countries=["KGZ"], email="kgz.officer@test.example")
+    factories.sign_in(client, "srb.officer@test.example")
+    response = client.get("/projects/PERM-KGZ-TJK/history")
+    assert response.status_code == 403
+    assert "You do not have access" in response.text and "PERM-KGZ-TJK" not in response.text
+    client.cookies.clear()
+    factories.sign_in(client, "kgz.officer@test.example")
+    response = client.get("/projects/PERM-KGZ-TJK/history")
+    assert response.status_code == 200 and "History of project PERM-KGZ-TJK" in response.text

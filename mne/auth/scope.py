@@ -10,8 +10,8 @@ One place for the scope rules of SPEC §1:
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, exists, false, select, true
-from sqlmodel import Session
+from sqlalchemy import ColumnElement, exists, false, true
+from sqlmodel import Session, select
 
 from mne.auth.principal import Principal
 from mne.base import Role
