@@ -1,16 +1,37 @@
-"""Queries and writes over results."""
+"""Results: drafts, the review workflow, locks and optimistic concurrency (SPEC §4).
+
+The API and the pages both call these functions, so every rule lives here once.
+"""
 
 from __future__ import annotations
 
+import math
+from collections import defaultdict
+
+from sqlalchemy import update as sql_update
 from sqlmodel import Session, select
 
 from mne.audit import service as audit
 from mne.audit.schemas import AuditEventRead
 from mne.auth import scope
 from mne.auth.principal import Principal
-from mne.errors import NotFound
-from mne.indicators.models import Indicator
-from mne.results.models import Result
+from mne.base import Disaggregation as DisaggregationKind
+from mne.base import Measure, PeriodStatus, ResultStatus, utcnow
+from mne.errors import Conflict, Forbidden, Invalid, Locked, NotFound
+from mne.filters import Filters
+from mne.indicators.models import Indicator, IndicatorTarget
+from mne.projects.models import Project
+from mne.reference.models import Period
+from mne.results import quality
+from mne.results.models import AGE_FIELDS, SEX_FIELDS, Result
+from mne.results.schemas import Disaggregation, Flag, ResultRead, ResultWrite, SubmitSummary
+
+EDITABLE = {ResultStatus.draft, ResultStatus.returned}
+TOLERANCE = 1e-6
+
+
+def _snapshot(result: Result) -> dict:
+    return audit.snapshot(result, exclude=("created_at",)) or {}
 
 
 def get_result(session: Session, principal: Principal, result_id: int) -> tuple[Result, Indicator]:
@@ -28,3 +49,268 @@ def get_result(session: Session, principal: Principal, result_id: int) -> tuple[
 def result_history(session: Session, principal: Principal, result_id: int) -> list[AuditEventRead]:
     get_result(session, principal, result_id)
     return list(reversed(audit.history_of(session, {"result": [result_id]})))
+
+
+def _period(session: Session, code: str, *, field: str = "period") -> Period:
+    period = session.get(Period, code)
+    if period is None:
+        raise Invalid.field(field, f"unknown reporting period {code!r}")
+    return period
+
+
+def _ensure_open(period: Period) -> None:
+    if period.status != PeriodStatus.open:
+        raise Locked(f"period {period.code} is closed; an admin must reopen it before results change",
+                     details=[{"field": "period", "message": "closed"}])
+
+
+def _check_disaggregation(indicator: Indicator, value: float, d: Disaggregation | None) -> dict[str, float | None]:
+    columns: dict[str, float | None] = {f: None for f in SEX_FIELDS + AGE_FIELDS}
+    if d is None:
+        return columns
+    given = d.model_dump()
+    sex = {k: given[k] for k in SEX_FIELDS if given[k] is not None}
+    age = {k: given[k] for k in AGE_FIELDS if given[k] is not None}
+    if (sex or age) and indicator.disaggregation == DisaggregationKind.none:
+        raise Invalid.field("disaggregation", "this indicator is not disaggregated")
+    if age and indicator.disaggregation != DisaggregationKind.sex_age:
+        raise Invalid.field("disaggregation", "this indicator is disaggregated by sex only, not by age")
+    for label, group in (("sex", sex), ("age", age)):
+        if group and not math.isclose(sum(group.values()), value, abs_tol=TOLERANCE):
+            parts = " + ".join(f"{v:g}" for v in group.values())
+            raise Invalid.field("disaggregation", f"values by {label} ({parts} = {sum(group.values()):g}) must add up to the value {value:g}")
+    columns.update(sex)
+    columns.update(age)
+    return columns
+
+
+def put_result(session: Session, principal: Principal, body: ResultWrite) -> ResultRead:
+    """Create a draft, or update one (with `version`). Every failure changes nothing."""
+    indicator = session.get(Indicator, body.indicator_id)
+    if indicator is None:
+        raise Invalid.field("indicator_id", f"no indicator with id {body.indicator_id}")
+    country = body.country.upper()
+    scope.ensure_can_read_project(session, principal, indicator.project_id)
+    scope.ensure_can_write_line(principal, country)
+    target = session.get(IndicatorTarget, (indicator.id, country))
+    if target is None:
+        raise Invalid.field("country", f"{country} is not a country of this indicator")
+    period = _period(session, body.period)
+    project = session.get(Project, indicator.project_id)
+    if period.end_date < project.start_date or period.start_date > project.end_date:
+        raise Invalid.field("period", f"{period.code} is outside the project's dates "
+                                      f"({project.start_date} to {project.end_date})")
+    if indicator.measure == Measure.percentage and body.value > 100:
+        raise Invalid.field("value", "a percentage is between 0 and 100")
+    columns = _check_disaggregation(indicator, body.value, body.disaggregation)
+    _ensure_open(period)
+    existing = session.exec(select(Result).where(
+        Result.indicator_id == indicator.id, Result.country_iso3 == country, Result.period_code == period.code)).first()
+    now = utcnow()
+    values = {"value": body.value, **columns, "narrative": body.narrative,
+              "means_of_verification": body.means_of_verification}
+    if existing is None:
+        if body.version is not None:
+            raise Conflict("this result no longer exists; reload the page",
+                           details=[{"field": "version", "message": "no such result"}])
+        result = Result(indicator_id=indicator.id, country_iso3=country, period_code=period.code,
+                        status=ResultStatus.draft, version=1, created_by_id=principal.id, updated_by_id=principal.id,
+                        created_at=now, updated_at=now, **values)
+        session.add(result)
+        session.flush()
+        audit.record(session, actor_id=principal.id, action="result.create", entity="result",
+                     entity_id=result.id, after=_snapshot(result))
+        return to_read(session, [result])[0]
+    if existing.status == ResultStatus.approved:
+        raise Locked("this result is approved and locked; a reviewer must reopen it first",
+                     details=[{"field": "status", "message": "approved"}])
+    if existing.status == ResultStatus.submitted:
+        raise Conflict("this result is submitted for review; a reviewer must return it before it changes",
+                       details=[{"field": "status", "message": "submitted"}])
+    if body.version is None:
+        raise Conflict(f"a result already exists for this line and period (version {existing.version}); "
+                       "send its version to update it",
+                       details=[{"field": "version", "message": "required", "current": to_read(session, [existing])[0].model_dump(mode="json")}])
+    before = _snapshot(existing)
+    _compare_and_set(session, existing, body.version, {**values, "updated_by_id": principal.id, "updated_at": now})
+    audit.record(session, actor_id=principal.id, action="result.update", entity="result",
+                 entity_id=existing.id, before=before, after=_snapshot(existing))
+    return to_read(session, [existing])[0]
+
+
+def _compare_and_set(session: Session, result: Result, version: int, values: dict) -> None:
+    """Write only if nobody changed the result since `version` was read (409 otherwise)."""
+    if version != result.version:
+        current = to_read(session, [result])[0]
+        raise Conflict(
+            f"someone else changed this result (you had version {version}, it is now {result.version}, "
+            f"value {current.value:g}); reload and apply your change again",
+            details=[{"field": "version", "message": "stale", "current": current.model_dump(mode="json")}])
+    statement = (sql_update(Result).where(Result.id == result.id, Result.version == version)
+                 .values(**values, version=version + 1))
+    if session.exec(statement).rowcount != 1:  # a concurrent writer won the race
+        raise Conflict("someone else changed this result at the same moment; reload and try again",
+                       details=[{"field": "version", "message": "stale"}])
+    session.refresh(result)
+
+
+def _transition(session: Session, principal: Principal, result_id: int, *, action: str,
+                allowed_from: set[str], to: str, values: dict, reason: str = "",
+                version: int | None = None) -> ResultRead:
+    result, indicator = get_result(session, principal, result_id)
+    period = session.get(Period, result.period_code)
+    if result.status == ResultStatus.approved and action != "reopen":
+        raise Locked("this result is approved and locked", details=[{"field": "status", "message": "approved"}])
+    if result.status not in allowed_from:
+        raise Conflict(f"cannot {action} a result that is {result.status}",
+                       details=[{"field": "status", "message": result.status}])
+    _ensure_open(period)
+    before = _snapshot(result)
+    _compare_and_set(session, result, result.version if version is None else version, {**values, "status": to})
+    audit.record(session, actor_id=principal.id, action=f"result.{action}", entity="result", entity_id=result.id,
+                 before=before, after=_snapshot(result), reason=reason)
+    return to_read(session, [result])[0]
+
+
+def submit(session: Session, principal: Principal, result_id: int, version: int | None = None) -> ResultRead:
+    result, _ = get_result(session, principal, result_id)
+    scope.ensure_can_write_line(principal, result.country_iso3)
+    now = utcnow()
+    return _transition(session, principal, result_id, action="submit", allowed_from=EDITABLE,
+                       to=ResultStatus.submitted, version=version,
+                       values={"submitted_by_id": principal.id, "submitted_at": now, "updated_at": now})
+
+
+def _ensure_reviewer(principal: Principal) -> None:
+    if not principal.can_review:
+        raise Forbidden(f"a {principal.role} cannot review results")
+
+
+def approve(session: Session, principal: Principal, result_id: int, version: int | None = None) -> ResultRead:
+    _ensure_reviewer(principal)
+    now = utcnow()
+    return _transition(session, principal, result_id, action="approve", allowed_from={ResultStatus.submitted},
+                       to=ResultStatus.approved, version=version,
+                       values={"approved_by_id": principal.id, "approved_at": now, "reviewed_by_id": principal.id,
+                               "reviewed_at": now, "review_note": "", "updated_at": now})
+
+
+def return_(session: Session, principal: Principal, result_id: int, note: str, version: int | None = None) -> ResultRead:
+    _ensure_reviewer(principal)
+    if not note.strip():
+        raise Invalid.field("note", "say what needs to change")
+    now = utcnow()
+    return _transition(session, principal, result_id, action="return", allowed_from={ResultStatus.submitted},
+                       to=ResultStatus.returned, reason=note.strip(), version=version,
+                       values={"review_note": note.strip(), "reviewed_by_id": principal.id, "reviewed_at": now,
+                               "updated_at": now})
+
+
+def reopen(session: Session, principal: Principal, result_id: int, reason: str, version: int | None = None) -> ResultRead:
+    _ensure_reviewer(principal)
+    if not reason.strip():
+        raise Invalid.field("reason", "say why the approved result must change")
+    now = utcnow()
+    return _transition(session, principal, result_id, action="reopen", allowed_from={ResultStatus.approved},
+                       to=ResultStatus.returned, reason=reason.strip(), version=version,
+                       values={"review_note": reason.strip(), "reviewed_by_id": principal.id, "reviewed_at": now,
+                               "approved_at": None, "approved_by_id": None, "updated_at": now})
+
+
+def submit_period(session: Session, principal: Principal, project: Project, period_code: str,
+                  country: str | None = None) -> SubmitSummary:
+    """Submit every draft (and corrected returned result) of a project's period in the caller's countries."""
+    period = _period(session, period_code)
+    _ensure_open(period)
+    if principal.role != "country_officer":
+        raise Forbidden(f"a {principal.role} cannot submit results")
+    countries = sorted(principal.countries if country is None else {country.upper()} & principal.countries)
+    if country is not None and not countries:
+        raise Forbidden(f"{country} is outside your countries")
+    rows = list(session.exec(
+        select(Result.id).join(Indicator, Indicator.id == Result.indicator_id)
+        .where(Indicator.project_id == project.id, Result.period_code == period.code,
+               Result.country_iso3.in_(countries), Result.status.in_(list(EDITABLE)))
+        .order_by(Result.id)))
+    submitted = [submit(session, principal, rid).id for rid in rows]
+    return SubmitSummary(submitted=submitted, skipped=0)
+
+
+def to_read(session: Session, results: list[Result]) -> list[ResultRead]:
+    """Read shapes with data-quality flags, computed from each line's earlier values."""
+    if not results:
+        return []
+    indicator_ids = {r.indicator_id for r in results}
+    indicators = {i.id: i for i in session.exec(select(Indicator).where(Indicator.id.in_(indicator_ids)))}
+    projects = dict(session.exec(select(Project.id, Project.code).where(
+        Project.id.in_({i.project_id for i in indicators.values()}))).all())
+    periods = {p.code: p for p in session.exec(select(Period))}
+    targets = {(t.indicator_id, t.country_iso3): t.target for t in session.exec(
+        select(IndicatorTarget).where(IndicatorTarget.indicator_id.in_(indicator_ids)))}
+    line_values: dict[tuple[int, str], list[tuple]] = defaultdict(list)
+    for ind_id, country, period_code, value in session.exec(
+            select(Result.indicator_id, Result.country_iso3, Result.period_code, Result.value)
+            .where(Result.indicator_id.in_(indicator_ids))):
+        line_values[(ind_id, country)].append((periods[period_code].start_date, value))
+    out = []
+    for r in results:
+        ind = indicators[r.indicator_id]
+        start = periods[r.period_code].start_date
+        earlier = [v for s, v in sorted(line_values[(r.indicator_id, r.country_iso3)]) if s < start]
+        flags = quality.flags_for(value=r.value, earlier=earlier, measure=ind.measure, aggregation=ind.aggregation,
+                                  target=targets.get((r.indicator_id, r.country_iso3)), submitted_at=r.submitted_at,
+                                  due_date=periods[r.period_code].due_date)
+        disaggregated = {f: getattr(r, f) for f in SEX_FIELDS + AGE_FIELDS}
+        out.append(ResultRead(
+            id=r.id, indicator_id=r.indicator_id, indicator_code=ind.code, project_code=projects[ind.project_id],
+            country=r.country_iso3, period=r.period_code, value=r.value,
+            disaggregation=Disaggregation(**disaggregated) if any(v is not None for v in disaggregated.values()) else None,
+            narrative=r.narrative, means_of_verification=r.means_of_verification, status=r.status,
+            review_note=r.review_note, version=r.version, created_at=r.created_at, updated_at=r.updated_at,
+            submitted_at=r.submitted_at, approved_at=r.approved_at,
+            flags=[Flag(code=f.code, message=f.message) for f in flags],
+        ))
+    return out
+
+
+def list_results(session: Session, principal: Principal, *, filters: Filters = Filters(), period: str | None = None,
+                 status: str | None = None, limit: int = 100, offset: int = 0) -> tuple[list[ResultRead], int]:
+    from sqlalchemy import func
+
+    conditions = [scope.visible_projects(principal), filters.line_clause(Result.country_iso3)]
+    if principal.role == "country_officer":
+        conditions.append(Result.country_iso3.in_(sorted(principal.countries)))
+    if period:
+        conditions.append(Result.period_code.in_(period_codes(session, period)))
+    if status:
+        statuses = [s.strip() for s in status.split(",") if s.strip()]
+        unknown = [s for s in statuses if s not in ResultStatus.__members__]
+        if unknown:
+            raise Invalid.field("status", f"unknown status {', '.join(unknown)}; one of {', '.join(ResultStatus)}")
+        conditions.append(Result.status.in_(statuses))
+    base = (select(Result).join(Indicator, Indicator.id == Result.indicator_id)
+            .join(Project, Project.id == Indicator.project_id).where(*conditions))
+    total = session.exec(select(func.count()).select_from(base.subquery())).one()
+    rows = list(session.exec(base.order_by(Project.code, Indicator.code, Result.country_iso3, Result.period_code)
+                             .offset(offset).limit(limit)))
+    return to_read(session, rows), total
+
+
+def period_codes(session: Session, code: str) -> list[str]:
+    """`2022Q3` a quarter, `2022S1` a half year, `2022` a year: the quarters they cover."""
+    import re
+
+    code = code.strip().upper()
+    all_codes = [p for p in session.exec(select(Period.code))]
+    if re.fullmatch(r"\d{4}Q[1-4]", code):
+        matched = [c for c in all_codes if c == code]
+    elif m := re.fullmatch(r"(\d{4})S([12])", code):
+        quarters = ("Q1", "Q2") if m.group(2) == "1" else ("Q3", "Q4")
+        matched = [c for c in all_codes if c in {m.group(1) + q for q in quarters}]
+    elif re.fullmatch(r"\d{4}", code):
+        matched = [c for c in all_codes if c.startswith(code)]
+    else:
+        raise Invalid.field("period", f"{code!r} is not a period (YYYYQn, YYYYSn or YYYY)")
+    if not matched:
+        raise Invalid.field("period", f"no reporting period matches {code!r}")
+    return matched

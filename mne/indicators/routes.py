@@ -1,0 +1,23 @@
+"""Indicators API: `/api/v1/indicators/{id}`."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from mne.deps import CurrentUser, EditorUser, SessionDep
+from mne.indicators import service
+from mne.indicators.schemas import IndicatorRead, IndicatorUpdate
+
+router = APIRouter(prefix="/api/v1/indicators", tags=["indicators"])
+
+
+@router.get("/{indicator_id}", response_model=IndicatorRead)
+def get_indicator(indicator_id: int, session: SessionDep, principal: CurrentUser):
+    indicator, _ = service.get(session, principal, indicator_id)
+    return service.read(session, indicator)
+
+
+@router.patch("/{indicator_id}", response_model=IndicatorRead)
+def update_indicator(indicator_id: int, body: IndicatorUpdate, session: SessionDep, principal: EditorUser):
+    indicator, project = service.get(session, principal, indicator_id)
+    return service.update(session, principal, indicator, project, body)

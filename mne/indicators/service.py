@@ -1,0 +1,201 @@
+"""Indicators: the rules of SPEC §3 checked in one place, writes with audit, reads."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from sqlmodel import Session, delete, select
+
+from mne.audit import service as audit
+from mne.auth import scope
+from mne.auth.principal import Principal
+from mne.base import Aggregation, Direction, Measure, utcnow
+from mne.errors import Forbidden, Invalid, NotFound
+from mne.indicators.models import Indicator, IndicatorTarget, PeriodTarget
+from mne.indicators.schemas import IndicatorCreate, IndicatorRead, IndicatorUpdate, LineTarget, PeriodTargetIn
+from mne.projects.models import Project, ProjectCountry, ProjectPriority
+from mne.reference.models import Period, StandardIndicator
+from mne.results.models import Result
+
+
+def validate(session: Session, project: Project, data: dict, *, indicator_id: int | None) -> list[dict]:
+    """Every problem of an indicator, each naming its field (SPEC §3 rules)."""
+    problems: list[dict] = []
+
+    def bad(field: str, message: str) -> None:
+        problems.append({"field": field, "message": message})
+
+    if data["aggregation"] == Aggregation.sum and data["direction"] != Direction.increase:
+        bad("direction", "a sum indicator (a flow that adds up) must be 'increase'")
+    if data["measure"] == Measure.percentage and data["aggregation"] != Aggregation.latest:
+        bad("aggregation", "a percentage indicator must be 'latest' (percentages are not summed)")
+    priorities = set(session.exec(select(ProjectPriority.priority_code).where(ProjectPriority.project_id == project.id)))
+    if data["priority"] not in priorities:
+        bad("priority", f"must be one of the project's priorities ({', '.join(sorted(priorities))})")
+    if data.get("standard_indicator") and session.get(StandardIndicator, data["standard_indicator"]) is None:
+        bad("standard_indicator", f"unknown standard indicator {data['standard_indicator']!r}")
+    owner = session.exec(select(Indicator.id).where(Indicator.project_id == project.id,
+                                                    Indicator.code == data["code"])).first()
+    if owner is not None and owner != indicator_id:
+        bad("code", f"{data['code']} is already used by another indicator of this project")
+    countries = set(session.exec(select(ProjectCountry.country_iso3).where(ProjectCountry.project_id == project.id)))
+    seen: set[str] = set()
+    for i, t in enumerate(data["targets"]):
+        field = f"targets.{i}"
+        if t.country not in countries:
+            bad(f"{field}.country", f"{t.country} is not one of the project's countries ({', '.join(sorted(countries))})")
+        if t.country in seen:
+            bad(f"{field}.country", f"{t.country} has two targets")
+        seen.add(t.country)
+        if data["measure"] == Measure.percentage and (t.baseline > 100 or t.target > 100):
+            bad(f"{field}.target", "a percentage is between 0 and 100")
+        if data["aggregation"] == Aggregation.sum and t.target <= 0:
+            bad(f"{field}.target", "a sum target must be greater than 0")
+        if data["aggregation"] == Aggregation.latest:
+            if t.target == t.baseline:
+                bad(f"{field}.target", "a latest target must differ from its baseline")
+            elif data["direction"] == Direction.increase and t.target < t.baseline:
+                bad(f"{field}.target", "an increasing indicator's target must be above its baseline")
+            elif data["direction"] == Direction.decrease and t.target > t.baseline:
+                bad(f"{field}.target", "a decreasing indicator's target must be below its baseline")
+    if indicator_id is not None:
+        reported = set(session.exec(select(Result.country_iso3).where(Result.indicator_id == indicator_id)))
+        for country in sorted(reported - seen):
+            bad("targets", f"{country} already has results on this indicator; its target cannot be removed")
+    periods = {p.code: p for p in session.exec(select(Period))}
+    seen_pt: set[tuple[str, str]] = set()
+    for i, pt in enumerate(data["period_targets"]):
+        field = f"period_targets.{i}"
+        if pt.country not in seen:
+            bad(f"{field}.country", f"{pt.country} has no life-of-project target on this indicator")
+        period = periods.get(pt.period)
+        if period is None:
+            bad(f"{field}.period", f"unknown reporting period {pt.period!r}")
+        elif period.end_date < project.start_date or period.start_date > project.end_date:
+            bad(f"{field}.period", f"{pt.period} is outside the project's dates")
+        if (pt.country, pt.period) in seen_pt:
+            bad(f"{field}.period", f"{pt.country} {pt.period} has two targets")
+        seen_pt.add((pt.country, pt.period))
+        if data["measure"] == Measure.percentage and pt.target > 100:
+            bad(f"{field}.target", "a percentage is between 0 and 100")
+    return problems
+
+
+def read_many(session: Session, indicators: list[Indicator], project_code: str | None = None) -> list[IndicatorRead]:
+    ids = [i.id for i in indicators]
+    targets: dict[int, list[LineTarget]] = defaultdict(list)
+    period_targets: dict[int, list[PeriodTargetIn]] = defaultdict(list)
+    codes: dict[int, str] = {}
+    if ids:
+        for t in session.exec(select(IndicatorTarget).where(IndicatorTarget.indicator_id.in_(ids))
+                              .order_by(IndicatorTarget.country_iso3)):
+            targets[t.indicator_id].append(LineTarget(country=t.country_iso3, baseline=t.baseline, target=t.target))
+        for t in session.exec(select(PeriodTarget).where(PeriodTarget.indicator_id.in_(ids))
+                              .order_by(PeriodTarget.country_iso3, PeriodTarget.period_code)):
+            period_targets[t.indicator_id].append(PeriodTargetIn(country=t.country_iso3, period=t.period_code, target=t.target))
+        if project_code is None:
+            project_ids = {i.project_id for i in indicators}
+            codes = dict(session.exec(select(Project.id, Project.code).where(Project.id.in_(project_ids))).all())
+    return [
+        IndicatorRead(
+            id=i.id, project_code=project_code or codes[i.project_id], code=i.code, statement=i.statement,
+            level=i.level, priority=i.priority_code, measure=i.measure, aggregation=i.aggregation,
+            direction=i.direction, disaggregation=i.disaggregation, standard_indicator=i.standard_indicator_code,
+            targets=targets[i.id], period_targets=period_targets[i.id],
+        )
+        for i in indicators
+    ]
+
+
+def read(session: Session, indicator: Indicator) -> IndicatorRead:
+    return read_many(session, [indicator])[0]
+
+
+def list_for_project(session: Session, principal: Principal, project: Project) -> list[IndicatorRead]:
+    rows = list(session.exec(select(Indicator).where(Indicator.project_id == project.id)
+                             .order_by(Indicator.position, Indicator.code)))
+    return read_many(session, rows, project.code)
+
+
+def get(session: Session, principal: Principal, indicator_id: int) -> tuple[Indicator, Project]:
+    indicator = session.get(Indicator, indicator_id)
+    if indicator is None:
+        raise NotFound(f"no indicator with id {indicator_id}")
+    scope.ensure_can_read_project(session, principal, indicator.project_id)
+    return indicator, session.get(Project, indicator.project_id)
+
+
+def _ensure_can_edit(session: Session, principal: Principal, project: Project) -> None:
+    if not scope.can_edit_project(session, principal, project):
+        raise Forbidden("only an officer of the project's lead country can define its indicators")
+
+
+def _raise(problems: list[dict]) -> None:
+    if problems:
+        raise Invalid("; ".join(f"{p['field']}: {p['message']}" for p in problems), details=problems)
+
+
+def _write_targets(session: Session, indicator_id: int, data: dict) -> None:
+    session.exec(delete(IndicatorTarget).where(IndicatorTarget.indicator_id == indicator_id))
+    session.exec(delete(PeriodTarget).where(PeriodTarget.indicator_id == indicator_id))
+    session.flush()
+    session.add_all(IndicatorTarget(indicator_id=indicator_id, country_iso3=t.country, baseline=t.baseline,
+                                    target=t.target) for t in data["targets"])
+    session.add_all(PeriodTarget(indicator_id=indicator_id, country_iso3=t.country, period_code=t.period,
+                                 target=t.target) for t in data["period_targets"])
+
+
+def create(session: Session, principal: Principal, project: Project, body: IndicatorCreate) -> IndicatorRead:
+    _ensure_can_edit(session, principal, project)
+    data = {**body.model_dump(), "targets": body.targets, "period_targets": body.period_targets}
+    _raise(validate(session, project, data, indicator_id=None))
+    count = len(session.exec(select(Indicator.id).where(Indicator.project_id == project.id)).all())
+    indicator = Indicator(
+        project_id=project.id, code=body.code, statement=body.statement, level=body.level,
+        priority_code=body.priority, measure=body.measure, aggregation=body.aggregation,
+        direction=body.direction, disaggregation=body.disaggregation,
+        standard_indicator_code=body.standard_indicator, position=count,
+    )
+    session.add(indicator)
+    session.flush()
+    _write_targets(session, indicator.id, data)
+    session.flush()
+    result = read(session, indicator)
+    audit.record(session, actor_id=principal.id, action="indicator.create", entity="indicator",
+                 entity_id=indicator.id, after=result.model_dump(mode="json"))
+    return result
+
+
+def update(session: Session, principal: Principal, indicator: Indicator, project: Project,
+           body: IndicatorUpdate) -> IndicatorRead:
+    _ensure_can_edit(session, principal, project)
+    before = read(session, indicator)
+    changes = body.model_dump(exclude_unset=True)
+    for key in ("targets", "period_targets"):
+        if key in changes:
+            changes[key] = getattr(body, key) or []
+    for key in ("code", "statement", "level", "priority", "measure", "aggregation", "direction", "disaggregation"):
+        if key in changes and changes[key] is None:
+            raise Invalid.field(key, "cannot be empty")
+    data = {**before.model_dump(), "targets": before.targets, "period_targets": before.period_targets, **changes}
+    if "measure" in changes and changes["measure"] == Measure.percentage and "aggregation" not in changes:
+        data["aggregation"] = Aggregation.latest
+    _raise(validate(session, project, data, indicator_id=indicator.id))
+    indicator.code = data["code"]
+    indicator.statement = data["statement"]
+    indicator.level = data["level"]
+    indicator.priority_code = data["priority"]
+    indicator.measure = data["measure"]
+    indicator.aggregation = data["aggregation"]
+    indicator.direction = data["direction"]
+    indicator.disaggregation = data["disaggregation"]
+    indicator.standard_indicator_code = data["standard_indicator"]
+    indicator.updated_at = utcnow()
+    session.add(indicator)
+    if "targets" in changes or "period_targets" in changes:
+        _write_targets(session, indicator.id, data)
+    session.flush()
+    after = read(session, indicator)
+    audit.record(session, actor_id=principal.id, action="indicator.update", entity="indicator",
+                 entity_id=indicator.id, before=before.model_dump(mode="json"), after=after.model_dump(mode="json"))
+    return after
