@@ -1,0 +1,1 @@
+"""Demo data for `mne seed demo`: deterministic, realistic, and fast enough for benchmarks."""

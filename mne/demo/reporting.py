@@ -1,0 +1,165 @@
+"""The results of one indicator line, with the mess of real reporting.
+
+Most lines track their target, some lag far behind, a few are achieved early; old periods
+are approved, recent ones still submitted or in draft; some periods are missing, some
+submissions late, some returned with a note. Values are integers for counts so that sex and
+age breakdowns add up exactly.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from functools import cached_property
+
+from mne.demo import vocabulary as V
+
+# Status shares (approved, submitted, draft, returned) by the age of the period in quarters,
+# 0 being the last period in the database; older periods use OLD_STATUS.
+STATUS_BY_AGE = ((0.15, 0.42, 0.36, 0.07), (0.62, 0.22, 0.08, 0.08),
+                 (0.84, 0.09, 0.03, 0.04), (0.92, 0.05, 0.01, 0.02))
+OLD_STATUS = (0.985, 0.01, 0.0, 0.005)
+# Odds that a line has no result for a period, by age (the last quarter is still coming in).
+MISSING_BY_AGE = (0.22, 0.06)
+MISSING_OLD = 0.02
+# Line trajectories: (weight, lowest and highest pace relative to plan).
+TRAJECTORIES = ((64, 0.95, 1.2), (12, 0.65, 0.85), (15, 0.2, 0.55), (9, 1.4, 1.9))
+
+
+@dataclass(frozen=True)
+class Quarter:
+    """A reporting period with what the generator needs precomputed."""
+
+    index: int
+    code: str
+    start: date
+    end: date
+    due: date
+
+    @cached_property
+    def after_end(self) -> datetime:
+        """Midnight UTC after the period ends: the earliest moment one can report on it."""
+        nxt = self.end + timedelta(days=1)
+        return datetime(nxt.year, nxt.month, nxt.day, tzinfo=UTC)
+
+    @cached_property
+    def due_offset(self) -> int:
+        """Days after ``after_end`` that are still on time (the due date itself counts)."""
+        return (self.due - self.end).days - 1
+
+
+def line_results(rng: random.Random, *, kind: str, disaggregation: str, baseline: float,
+                 target: float, start: date, end: date, quarters: list[Quarter],
+                 life_quarters: int, last_index: int, late_rate: float, officer: int,
+                 approvers: tuple[int, int], country: str, indicator_id: int,
+                 first_id: int) -> list[dict]:
+    """Result rows of one line (ids from ``first_id``), one per reported quarter."""
+    if rng.random() < 0.02:  # a line nobody ever reported on
+        return []
+    _weight, slowest, fastest = rng.choices(TRAJECTORIES, [t[0] for t in TRAJECTORIES])[0]
+    pace = rng.uniform(slowest, fastest)
+    cap = 1.25 if pace > 1.3 else 1.05  # only early achievers overshoot much
+    gappy = rng.random() < 0.12
+    female = rng.uniform(0.35, 0.65)
+    children, elders = rng.uniform(0.05, 0.4), rng.uniform(0.02, 0.15)
+    places = V.PLACES.get(country, (country,))
+    span = (end - start).days + 1
+    per_quarter = target / life_quarters
+    rows: list[dict] = []
+    done = reported = 0.0  # a flow's work so far, and how much of it was reported
+    for q in quarters:
+        if kind == "flow":
+            ramp = 0.5 if q.start <= start <= q.end else 1.0  # the first quarter goes to set-up
+            done += per_quarter * pace * ramp * rng.uniform(0.6, 1.4)
+        age = last_index - q.index
+        missing = MISSING_BY_AGE[age] if age < len(MISSING_BY_AGE) else MISSING_OLD
+        if rng.random() < missing or (gappy and rng.random() < 0.3):
+            continue
+        if kind == "flow":
+            # Whole numbers from the running total, so a target of 5 over 16 quarters still
+            # shows up (0, 1, 0, 0, 1 ...), and work of an unreported quarter comes in the next.
+            value = float(max(0, round(done) - reported))
+            reported += value
+        else:
+            elapsed = min(1.0, ((min(q.end, end) - start).days + 1) / span)
+            level = baseline + (target - baseline) * min(cap, pace * elapsed)
+            level += rng.gauss(0, 0.04) * abs(target - baseline)
+            if kind.startswith("pct"):
+                value = round(min(100.0, max(0.0, level)), 1)
+            else:
+                value = float(max(0, round(level)))
+        row = _breakdown(rng, value, disaggregation, female, children, elders)
+        row.update(_workflow(rng, q, age, late_rate, officer, approvers))
+        shown = f"{value:g}%" if kind.startswith("pct") else f"{int(value):,}"
+        drafting = row["status"] == "draft"
+        row.update(
+            id=first_id + len(rows), indicator_id=indicator_id, country_iso3=country,
+            period_code=q.code, value=value,
+            narrative="" if drafting and rng.random() < 0.3 else
+            rng.choice(V.NARRATIVES).format(place=rng.choice(places), value=shown),
+            means_of_verification="" if drafting and rng.random() < 0.4 else
+            rng.choice(V.MEANS_OF_VERIFICATION),
+        )
+        rows.append(row)
+    return rows
+
+
+def _breakdown(rng, value, disaggregation, female, children, elders) -> dict:
+    """Sex (and age) figures that add up to the value exactly; None when not disaggregated."""
+    row = dict(female=None, male=None, other=None, age_0_17=None, age_18_59=None, age_60_plus=None)
+    if disaggregation == "none":
+        return row
+    total = int(value)
+    f = round(total * min(1.0, max(0.0, female + rng.uniform(-0.05, 0.05))))
+    o = 1 if total >= 40 and f < total and rng.random() < 0.05 else 0
+    row.update(female=float(f), male=float(total - f - o), other=float(o))
+    if disaggregation == "sex_age":
+        young, old = round(total * children), round(total * elders)
+        row.update(age_0_17=float(young), age_18_59=float(total - young - old), age_60_plus=float(old))
+    return row
+
+
+def _workflow(rng, q: Quarter, age: int, late_rate: float, officer: int,
+              approvers: tuple[int, int]) -> dict:
+    """Status with consistent who-and-when: created, then submitted, then reviewed."""
+    shares = STATUS_BY_AGE[age] if age < len(STATUS_BY_AGE) else OLD_STATUS
+    r = rng.random()
+    status = ("approved" if r < shares[0] else "submitted" if r < shares[0] + shares[1]
+              else "draft" if r < shares[0] + shares[1] + shares[2] else "returned")
+    base, due = q.after_end, q.due_offset
+    created_day = rng.randint(0, max(0, due - 3))
+    created = base + timedelta(days=created_day, minutes=rng.randint(480, 1079))
+    row = dict(status=status, review_note="", version=1, created_by_id=officer, created_at=created,
+               updated_by_id=officer, updated_at=created, submitted_by_id=None, submitted_at=None,
+               reviewed_by_id=None, reviewed_at=None, approved_by_id=None, approved_at=None)
+    if status == "draft":
+        return row
+    if rng.random() < late_rate:
+        sent_day = due + rng.randint(1, 60)
+    else:
+        sent_day = rng.randint(created_day, due)
+    sent = max(base + timedelta(days=sent_day, minutes=rng.randint(480, 1079)),
+               created + timedelta(minutes=rng.randint(10, 240)))
+    reviewer = approvers[0] if rng.random() < 0.85 else approvers[1]
+    if status in ("approved", "submitted") and rng.random() < 0.06:
+        # Returned once, corrected and sent again: the second version.
+        returned = _later(rng, sent, 1, 10)
+        sent = _later(rng, returned, 1, 15)
+        row.update(version=2, reviewed_by_id=reviewer, reviewed_at=returned)
+    row.update(submitted_by_id=officer, submitted_at=sent, updated_at=sent)
+    if status == "approved":
+        approved = _later(rng, sent, 1, 25)
+        row.update(approved_by_id=reviewer, approved_at=approved, reviewed_by_id=reviewer,
+                   reviewed_at=approved, updated_by_id=reviewer, updated_at=approved)
+    elif status == "returned":
+        returned = _later(rng, sent, 1, 20)
+        row.update(review_note=rng.choice(V.REVIEW_NOTES), reviewed_by_id=reviewer,
+                   reviewed_at=returned, updated_by_id=reviewer, updated_at=returned)
+    return row
+
+
+def _later(rng: random.Random, after: datetime, min_days: int, max_days: int) -> datetime:
+    """A moment in office hours (08:00-18:00 UTC) some days after ``after``."""
+    day = after.replace(hour=0, minute=0, second=0, microsecond=0)
+    return day + timedelta(days=rng.randint(min_days, max_days), minutes=rng.randint(480, 1079))
