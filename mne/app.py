@@ -112,13 +112,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     from mne.audit import pages as audit_pages
     from mne.auth import pages as auth_pages
+    from mne.indicators import routes as indicator_routes
+    from mne.projects import routes as project_routes
     from mne.results import routes as result_routes
     from mne.reference import routes as reference_routes
+    from mne.reference import pages as reference_pages
+    from mne.users import pages as user_pages
     from mne import home
 
     app.include_router(auth_pages.router)
     app.include_router(home.router)
+    app.include_router(user_pages.router)
+    app.include_router(reference_pages.router)
     app.include_router(reference_routes.router)
+    app.include_router(project_routes.router)
+    app.include_router(indicator_routes.router)
     app.include_router(result_routes.router)
     app.include_router(audit_pages.router)
 

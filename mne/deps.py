@@ -38,7 +38,9 @@ def get_session(request: Request) -> Iterator[Session]:
             raise
 
 
-SessionDep = Annotated[Session, Depends(get_session)]
+# scope="function": commit before the response is sent, so a redirect never races its own write
+# and a failed commit is an error response, not a success the client already received.
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
 
 def _principal(session: Session, user: User, via: str, csrf: str | None) -> Principal:

@@ -6,7 +6,7 @@ from datetime import date
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from mne.base import PeriodStatus
+from mne.base import Aggregation, Disaggregation, Measure, PeriodStatus
 
 KOSOVO = "XKX"
 KOSOVO_FOOTNOTE = (
@@ -71,3 +71,28 @@ class StandardIndicatorRead(ReadModel):
     measure: str
     aggregation: str
     disaggregation: str
+
+
+class PeriodCreate(BaseModel):
+    """A new reporting period. Blank dates default to the calendar quarter of `code` and a due
+    date 30 days after the end."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    code: str = Field(pattern=r"^\d{4}Q[1-4]$", description="a quarter written YYYYQn, e.g. 2025Q1")
+    start_date: date | None = None
+    end_date: date | None = None
+    due_date: date | None = None
+    status: PeriodStatus = PeriodStatus.open
+
+
+class StandardIndicatorUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    statement: str = Field(min_length=1, max_length=400)
+    measure: Measure
+    aggregation: Aggregation
+    disaggregation: Disaggregation = Disaggregation.none
+
+
+class StandardIndicatorCreate(StandardIndicatorUpdate):
+    code: str = Field(pattern=r"^[A-Za-z0-9._-]{2,16}$", description="2–16 letters, digits, '.', '-', '_'")
+    priority_code: str = Field(min_length=1, max_length=8)

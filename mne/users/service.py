@@ -1,4 +1,4 @@
-"""Creating users and API tokens, and resolving a token to its user."""
+"""Users: creating, changing and deactivating them; API tokens, and resolving a token to its user."""
 
 from __future__ import annotations
 
@@ -6,9 +6,10 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from email_validator import EmailNotValidError, validate_email
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from mne.audit import service as audit
+from mne.auth import sessions
 from mne.base import Role, utcnow
 from mne.errors import Conflict, Invalid, NotFound
 from mne.reference.models import Country, Donor
@@ -17,6 +18,8 @@ from mne.users.models import ApiToken, User, UserCountry, UserDonor
 
 SCOPED_BY_COUNTRY = {Role.country_officer}
 SCOPED_BY_DONOR = {Role.donor_viewer}
+NAME_MAX = 120
+TOKEN_NAME_MAX = 80
 
 
 def normalise_email(email: str) -> str:
@@ -28,6 +31,8 @@ def normalise_email(email: str) -> str:
 
 
 def _check_scope(session: Session, role: str, countries: list[str], donors: list[str]) -> None:
+    if not role:
+        raise Invalid.field("role", f"choose a role: one of {', '.join(Role)}")
     if role not in Role.__members__.values():
         raise Invalid.field("role", f"unknown role {role!r}; one of {', '.join(Role)}")
     known_countries = set(session.exec(select(Country.iso3)))
@@ -64,6 +69,30 @@ def user_snapshot(session: Session, user: User) -> dict:
     return {**data, "countries": countries, "donors": donors}
 
 
+def _normalise_scope(countries: Iterable[str], donors: Iterable[str]) -> tuple[list[str], list[str]]:
+    return (sorted({c.strip().upper() for c in countries if c.strip()}),
+            sorted({d.strip() for d in donors if d.strip()}))
+
+
+def _check_name(name: str) -> str:
+    name = name.strip()
+    if len(name) > NAME_MAX:
+        raise Invalid.field("name", f"name must have at most {NAME_MAX} characters")
+    return name
+
+
+def _gather(*checks) -> None:
+    """Run independent checks and report every problem at once, not only the first."""
+    details: list[dict] = []
+    for check in checks:
+        try:
+            check()
+        except Invalid as exc:
+            details.extend(exc.details)
+    if details:
+        raise Invalid("; ".join(f"{d['field']}: {d['message']}" for d in details), details=details)
+
+
 def create_user(
     session: Session,
     *,
@@ -76,17 +105,27 @@ def create_user(
     is_demo: bool = False,
     actor_id: int | None = None,
 ) -> User:
-    email = normalise_email(email)
-    countries = sorted({c.strip().upper() for c in countries})
-    donors = sorted({d.strip() for d in donors})
-    _check_scope(session, role, countries, donors)
+    countries, donors = _normalise_scope(countries, donors)
+    normalised: dict[str, str] = {}
+
+    def check_email() -> None:
+        normalised["email"] = normalise_email(email)
+
+    def check_password() -> None:
+        try:
+            security.check_password_policy(password, normalised.get("email", email.strip().lower()))
+        except security.WeakPassword as exc:
+            raise Invalid.field("password", str(exc)) from exc
+
+    def check_name() -> None:
+        normalised["name"] = _check_name(name)
+
+    _gather(check_email, check_name, lambda: _check_scope(session, role, countries, donors), check_password)
+    email = normalised["email"]
     if session.exec(select(User.id).where(User.email == email)).first() is not None:
         raise Conflict(f"a user with email {email} already exists", details=[{"field": "email", "message": "already exists"}])
-    try:
-        security.check_password_policy(password, email)
-    except security.WeakPassword as exc:
-        raise Invalid.field("password", str(exc)) from exc
-    user = User(email=email, name=name, role=role, password_hash=security.hash_password(password), is_demo=is_demo)
+    user = User(email=email, name=normalised["name"], role=role, password_hash=security.hash_password(password),
+                is_demo=is_demo)
     session.add(user)
     session.flush()
     session.add_all(UserCountry(user_id=user.id, country_iso3=c) for c in countries)
@@ -94,6 +133,113 @@ def create_user(
     session.flush()
     audit.record(session, actor_id=actor_id, action="user.create", entity="user", entity_id=user.id,
                  after=user_snapshot(session, user))
+    return user
+
+
+def get_user(session: Session, user_id: int) -> User:
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFound(f"no user with id {user_id}")
+    return user
+
+
+def list_users(session: Session, *, email: str = "", role: str = "", active: bool | None = None,
+               limit: int = 500) -> list[User]:
+    """Users whose email contains `email`, optionally of one role and one state, by email."""
+    statement = select(User).order_by(User.email).limit(limit)
+    if email.strip():
+        pattern = "%" + email.strip().lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        statement = statement.where(col(User.email).like(pattern, escape="\\"))
+    if role:
+        statement = statement.where(User.role == role)
+    if active is not None:
+        statement = statement.where(User.is_active == active)
+    return list(session.exec(statement))
+
+
+def scopes_of(session: Session, user_ids: Iterable[int]) -> dict[int, tuple[list[str], list[str]]]:
+    """(countries, donors) of many users in two queries, for lists."""
+    ids = list(user_ids)
+    out: dict[int, tuple[list[str], list[str]]] = {i: ([], []) for i in ids}
+    if not ids:
+        return out
+    for uid, iso3 in session.exec(select(UserCountry.user_id, UserCountry.country_iso3)
+                                  .where(col(UserCountry.user_id).in_(ids)).order_by(UserCountry.country_iso3)):
+        out[uid][0].append(iso3)
+    for uid, code in session.exec(select(UserDonor.user_id, UserDonor.donor_code)
+                                  .where(col(UserDonor.user_id).in_(ids)).order_by(UserDonor.donor_code)):
+        out[uid][1].append(code)
+    return out
+
+
+def _other_active_admins(session: Session, user: User) -> int:
+    return len(session.exec(
+        select(User.id).where(User.role == Role.admin, User.is_active.is_(True), User.id != user.id)
+    ).all())
+
+
+def update_user(
+    session: Session,
+    user: User,
+    *,
+    name: str,
+    role: str,
+    countries: Iterable[str] = (),
+    donors: Iterable[str] = (),
+    actor_id: int | None,
+) -> User:
+    """Change a user's name, role and scopes; one audit event with before and after."""
+    countries, donors = _normalise_scope(countries, donors)
+    normalised: dict[str, str] = {}
+
+    def check_name() -> None:
+        normalised["name"] = _check_name(name)
+
+    def check_role() -> None:
+        if role == user.role or user.role != Role.admin:
+            return
+        if actor_id is not None and actor_id == user.id:
+            raise Invalid.field("role", "you cannot take the admin role away from yourself; ask another admin")
+        if user.is_active and _other_active_admins(session, user) == 0:
+            raise Invalid.field("role", "this is the last active admin; make another user admin first")
+
+    _gather(check_name, lambda: _check_scope(session, role, countries, donors), check_role)
+    before = user_snapshot(session, user)
+    user.name = normalised["name"]
+    user.role = role
+    session.add(user)
+    old_countries, old_donors = user_scopes(session, user)
+    for iso3 in set(old_countries) - set(countries):
+        session.delete(session.get(UserCountry, (user.id, iso3)))
+    for code in set(old_donors) - set(donors):
+        session.delete(session.get(UserDonor, (user.id, code)))
+    session.add_all(UserCountry(user_id=user.id, country_iso3=c) for c in countries if c not in old_countries)
+    session.add_all(UserDonor(user_id=user.id, donor_code=d) for d in donors if d not in old_donors)
+    session.flush()
+    after = user_snapshot(session, user)
+    if after != before:
+        audit.record(session, actor_id=actor_id, action="user.update", entity="user", entity_id=user.id,
+                     before=before, after=after)
+    return user
+
+
+def set_active(session: Session, user: User, active: bool, *, actor_id: int | None, reason: str = "") -> User:
+    """Deactivate (signs the user out everywhere; its tokens stop working) or reactivate."""
+    if user.is_active == active:
+        return user
+    if not active:
+        if actor_id is not None and actor_id == user.id:
+            raise Invalid.field("is_active", "you cannot deactivate your own account")
+        if user.role == Role.admin and _other_active_admins(session, user) == 0:
+            raise Invalid.field("is_active", "this is the last active admin; it cannot be deactivated")
+    user.is_active = active
+    session.add(user)
+    if not active:
+        sessions.end_all_for(session, user.id)
+    audit.record(session, actor_id=actor_id, action="user.reactivate" if active else "user.deactivate",
+                 entity="user", entity_id=user.id, before={"is_active": not active},
+                 after={"is_active": active}, reason=reason)
+    session.flush()
     return user
 
 
@@ -116,6 +262,9 @@ def set_password(session: Session, user: User, password: str, *, actor_id: int |
 
 def create_token(session: Session, user: User, name: str = "", *, actor_id: int | None = None) -> tuple[ApiToken, str]:
     """Returns the stored token row and the secret, which is shown once and never stored."""
+    name = name.strip()
+    if len(name) > TOKEN_NAME_MAX:
+        raise Invalid.field("name", f"name must have at most {TOKEN_NAME_MAX} characters")
     secret = security.new_secret(security.TOKEN_PREFIX)
     token = ApiToken(user_id=user.id, name=name, token_hash=security.digest(secret), prefix=secret[:10])
     session.add(token)
@@ -138,6 +287,21 @@ def revoke_tokens(session: Session, user: User, token_id: int | None = None, *, 
         audit.record(session, actor_id=actor_id, action="token.revoke", entity="user", entity_id=user.id,
                      before={"token_id": token.id, "prefix": token.prefix})
     return len(tokens)
+
+
+def tokens_of(session: Session, user_id: int) -> list[ApiToken]:
+    """A user's tokens, the newest first (revoked ones too, marked by `revoked_at`)."""
+    return list(session.exec(
+        select(ApiToken).where(ApiToken.user_id == user_id).order_by(col(ApiToken.created_at).desc(), col(ApiToken.id).desc())
+    ))
+
+
+def get_token(session: Session, user_id: int, token_id: int) -> ApiToken:
+    """One token of that user; another user's token is as unknown as a missing one."""
+    token = session.get(ApiToken, token_id)
+    if token is None or token.user_id != user_id:
+        raise NotFound(f"no API token with id {token_id}")
+    return token
 
 
 def user_for_token(session: Session, secret: str, now: datetime | None = None) -> User | None:

@@ -1,0 +1,89 @@
+"""Helpers of the HTML forms: errors beside their fields, ids from paths, notices after a redirect.
+
+A form page validates through the same service (and pydantic schema) as the API, then turns
+the error details into `{field: sentence}` to show beside each field.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+from pydantic import BaseModel, ValidationError
+from starlette.datastructures import FormData
+
+from mne.errors import DomainError, NotFound
+
+
+def sentence(message: str) -> str:
+    """'password is too common' -> 'Password is too common.'"""
+    message = message.strip()
+    if not message:
+        return message
+    message = message[0].upper() + message[1:]
+    return message if message.endswith((".", "!", "?")) else message + "."
+
+
+def _pydantic_message(error: dict, model: type[BaseModel] | None) -> str:
+    kind = error.get("type", "")
+    field = str(error["loc"][0]) if error.get("loc") else ""
+    info = model.model_fields.get(field) if model is not None else None
+    if kind == "missing" or (kind == "string_too_short" and error.get("ctx", {}).get("min_length") == 1):
+        return "This is required."
+    if kind == "string_pattern_mismatch" and info is not None and info.description:
+        return sentence(f"use {info.description}")
+    if kind == "enum":
+        return sentence(f"choose {error.get('ctx', {}).get('expected', 'one of the listed values')}")
+    if kind.startswith("date_"):
+        return "Write a date as YYYY-MM-DD."
+    if kind in ("float_parsing", "int_parsing", "float_type", "int_type", "finite_number"):
+        return "Write a number."
+    if kind == "too_short" and error.get("ctx", {}).get("min_length") == 1:
+        return "Choose at least one."
+    return sentence(error.get("msg", "invalid"))
+
+
+def field_errors(exc: DomainError | ValidationError, model: type[BaseModel] | None = None,
+                 *, nested: tuple[str, ...] = ()) -> dict[str, str]:
+    """`{field: message}` from a service error or a schema's validation error.
+
+    An error that names no field is filed under `""`, shown at the top of the form. Errors
+    inside the repeatable fields named in `nested` keep their row: `targets.0.target`, as
+    the services name them.
+    """
+    errors: dict[str, str] = {}
+    if isinstance(exc, ValidationError):
+        for error in exc.errors():
+            loc = [str(p) for p in error.get("loc") or ()]
+            field = loc[0] if loc else ""
+            if field in nested and len(loc) > 1:
+                field = ".".join(loc)
+            errors.setdefault(field, _pydantic_message(error, model))
+        return errors
+    for detail in exc.details or []:
+        if isinstance(detail, dict) and detail.get("message"):
+            errors.setdefault(str(detail.get("field") or ""), sentence(str(detail["message"])))
+    if not errors:
+        errors[""] = sentence(exc.message)
+    return errors
+
+
+def parse_id(value: str, what: str) -> int:
+    """A numeric id from a path; anything else is a page that does not exist (404)."""
+    if not value.isascii() or not value.isdigit() or len(value) > 18:
+        raise NotFound(f"no {what} with id {value!r}")
+    return int(value)
+
+
+async def _form_data(request: Request) -> FormData:
+    return await request.form()  # Starlette caches it: the CSRF check may have read it already
+
+
+# A route's whole submitted form, for forms whose fields are not known in advance
+# (a row per country, a cell per period).
+FormDataDep = Annotated[FormData, Depends(_form_data)]
+
+
+def is_htmx(request: Request) -> bool:
+    """An htmx request for a fragment (the same test `mne.web.render` uses)."""
+    return request.headers.get("HX-Request") == "true" and not request.headers.get("HX-Boosted")
