@@ -234,19 +234,12 @@ def user_add(
 @handled
 def user_deactivate(email: str) -> None:
     """Deactivate a user: its sessions and tokens stop working at once."""
-    from mne.audit import service as audit
-    from mne.auth import sessions
     from mne.users import service
 
     with _session() as session:
         user = service.get_user_by_email(session, email)
-        if user.is_active:
-            user.is_active = False
-            session.add(user)
-            sessions.end_all_for(session, user.id)
-            audit.record(session, actor_id=None, action="user.deactivate", entity="user",
-                         entity_id=user.id, before={"is_active": True}, after={"is_active": False})
-            session.commit()
+        service.set_active(session, user, False, actor_id=None)
+        session.commit()
         typer.echo(f"user {user.email} is inactive")
 
 
@@ -286,3 +279,7 @@ def token_revoke(
 
 def main() -> None:
     app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,87 @@
+"""The command line as a user meets it: one-line errors, non-zero exits, tokens on the last line."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from tests import factories
+
+
+def mne(args: list[str], db_url: str, stdin: str = "", env: dict | None = None) -> subprocess.CompletedProcess:
+    environment = {**os.environ, "MNE_DATABASE_URL": db_url, **(env or {})}
+    return subprocess.run([sys.executable, "-m", "mne.cli", *args], input=stdin, capture_output=True,
+                          text=True, env=environment, timeout=120)
+
+
+@pytest.fixture(scope="module")
+def cli_db(tmp_path_factory):
+    url = f"sqlite:///{tmp_path_factory.mktemp('cli') / 'cli.db'}"
+    assert mne(["db", "upgrade"], url).returncode == 0
+    first = mne(["seed", "reference"], url)
+    assert first.returncode == 0 and "country: +20" in first.stdout
+    return url
+
+
+def test_seed_reference_is_idempotent(cli_db):
+    again = mne(["seed", "reference"], cli_db)
+    assert again.returncode == 0 and "+1" not in again.stdout and "~1" not in again.stdout
+
+
+def test_user_add_token_create_and_revoke(cli_db):
+    added = mne(["user", "add", "cli.admin@test.example", "--role", "admin", "--password-stdin"], cli_db,
+                stdin=factories.PASSWORD + "\n")
+    assert added.returncode == 0, added.stderr
+    token = mne(["token", "create", "cli.admin@test.example"], cli_db)
+    assert token.returncode == 0
+    secret = token.stdout.strip().splitlines()[-1]
+    assert secret.startswith("mne_") and " " not in secret
+    revoked = mne(["token", "revoke", "cli.admin@test.example"], cli_db)
+    assert revoked.returncode == 0 and "revoked 1" in revoked.stdout
+
+
+@pytest.mark.parametrize("args, stdin, message", [
+    (["user", "add", "x1@test.example", "--role", "boss", "--password-stdin"], factories.PASSWORD, "role"),
+    (["user", "add", "x2@test.example", "--role", "country_officer", "--country", "ZZZ", "--password-stdin"], factories.PASSWORD, "ZZZ"),
+    (["user", "add", "x3@test.example", "--role", "donor_viewer", "--donor", "NOPE", "--password-stdin"], factories.PASSWORD, "NOPE"),
+    (["user", "add", "x4@test.example", "--role", "admin", "--password-stdin"], "short", "password"),
+    (["user", "add", "x5@test.example", "--role", "admin", "--password-stdin"], "", "password"),
+    (["user", "add", "not-an-email", "--role", "admin", "--password-stdin"], factories.PASSWORD, "email"),
+    (["token", "create", "nobody@test.example"], "", "nobody@test.example"),
+])
+def test_bad_input_is_one_clear_line(cli_db, args, stdin, message):
+    result = mne(args, cli_db, stdin=stdin + "\n")
+    assert result.returncode != 0
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error:") and message in lines[0], result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_duplicate_user_is_refused(cli_db):
+    args = ["user", "add", "dup@test.example", "--role", "regional_reviewer", "--password-stdin"]
+    assert mne(args, cli_db, stdin=factories.PASSWORD + "\n").returncode == 0
+    again = mne(args, cli_db, stdin=factories.PASSWORD + "\n")
+    assert again.returncode != 0 and "already exists" in again.stderr and "Traceback" not in again.stderr
+
+
+@pytest.mark.parametrize("url, message", [
+    ("postgresql+psycopg://nobody@127.0.0.1:1/none", "cannot use the database"),
+    ("mysql://x@y/z", "only sqlite and postgresql"),
+    ("not a url", "not a database URL"),
+])
+def test_wrong_database_url(url, message):
+    result = mne(["seed", "reference"], url)
+    assert result.returncode != 0 and message in result.stderr and "Traceback" not in result.stderr
+
+
+def test_unmigrated_database_says_what_to_do(tmp_path):
+    result = mne(["seed", "reference"], f"sqlite:///{tmp_path / 'empty.db'}")
+    assert result.returncode != 0 and "mne db upgrade" in result.stderr
+
+
+def test_serve_refuses_without_a_secret(cli_db):
+    result = mne(["serve"], cli_db, env={"MNE_SECRET_KEY": "", "MNE_DEMO": "0"})
+    assert result.returncode != 0 and "MNE_SECRET_KEY" in result.stderr
