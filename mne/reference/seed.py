@@ -83,7 +83,7 @@ TABLES: tuple[Table, ...] = (
     Table(StandardIndicator, "standard_indicators.csv", "code", lambda r: {
         "code": r["code"], "priority_code": r["priority_code"], "statement": r["statement"],
         "measure": r["measure"], "aggregation": r["aggregation"],
-        "disaggregation": r["disaggregation"]}),
+        "disaggregation": r["disaggregation"]}, initial_only=("measure", "aggregation", "disaggregation")),
     Table(Period, "periods.csv", "code", lambda r: {
         "code": r["code"], "start_date": date.fromisoformat(r["start"]),
         "end_date": date.fromisoformat(r["end"]), "due_date": date.fromisoformat(r["due_date"]),
