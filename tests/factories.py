@@ -98,5 +98,5 @@ def sign_in(client, email: str, password: str = PASSWORD) -> str:
     response = client.post("/login", data={"email": email, "password": password, "csrf_token": login_csrf,
                                            "next": "/"}, follow_redirects=False)
     assert response.status_code == 303, response.text
-    home = client.get("/")
-    return re.search(r'"X-CSRF-Token": "([^"]+)"', home.text).group(1)
+    page = client.get("/account/password")
+    return re.search(r'"X-CSRF-Token": "([^"]+)"', page.text).group(1)

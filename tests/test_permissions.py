@@ -37,6 +37,7 @@ def test_signed_out_visitor_gets_the_login_page_not_data(client, app):
             continue
         concrete = path.replace("{result_id}", "1").replace("{code}", "X").replace("{id}", "1")
         concrete = concrete.replace("{user_id}", "1").replace("{iso3}", "KGZ").replace("{token_id}", "1")
+        concrete = concrete.replace("{indicator_id}", "1")
         response = client.get(concrete, follow_redirects=False)
         if path.startswith("/api/"):
             assert response.status_code == 401, (path, response.status_code)
@@ -73,9 +74,11 @@ def test_non_admins_cannot_use_admin_api(client, session, role, kwargs):
 @pytest.fixture
 def two_country_project(session):
     """A Kyrgyz–Tajik project funded by ECHO, with one result in each country."""
-    proj = factories.project(session, "PERM-KGZ-TJK", countries=("KGZ", "TJK"), donors=("ECHO",))
+    proj = factories.project(session, "PERM-KGZ-TJK", countries=("KGZ", "TJK"), donors=("ECHO",),
+                             start="2024-01-01", end="2025-12-31")
     ind = factories.indicator(session, proj)
-    return proj, factories.result(session, ind, "KGZ"), factories.result(session, ind, "TJK")
+    return (proj, factories.result(session, ind, "KGZ", period="2024Q1"),
+            factories.result(session, ind, "TJK", period="2024Q1"))
 
 
 def test_result_history_respects_country_scope(client, session, two_country_project):
@@ -113,3 +116,34 @@ def test_project_history_page_is_forbidden_outside_scope(client, session, two_co
     factories.sign_in(client, "kgz.officer@test.example")
     response = client.get("/projects/PERM-KGZ-TJK/history")
     assert response.status_code == 200 and "History of project PERM-KGZ-TJK" in response.text
+
+
+@pytest.mark.parametrize("role, kwargs", [
+    ("regional_reviewer", {}),
+    ("admin", {}),
+    ("donor_viewer", {"donors": ["ECHO"]}),
+    ("country_officer", {"countries": ["SRB"]}),
+])
+def test_only_the_lines_officer_writes_results(client, session, two_country_project, role, kwargs):
+    from mne.results.models import Result
+
+    _, kgz, _ = two_country_project
+    headers = factories.token(session, role, **kwargs)
+    body = {"indicator_id": kgz.indicator_id, "country": "KGZ", "period": "2024Q1", "value": 5}
+    response = client.put("/api/v1/results", json=body, headers=headers)
+    assert response.status_code == 403 and set(response.json()) == {"error"}
+    assert client.post(f"/api/v1/results/{kgz.id}/submit", headers=headers).status_code == 403
+    session.expire_all()
+    assert session.get(Result, kgz.id).value == 10 and session.get(Result, kgz.id).status == "draft"
+
+
+def test_reviewer_reviews_but_officer_and_donor_do_not(client, session, two_country_project):
+    _, kgz, _ = two_country_project
+    officer = factories.token(session, "country_officer", countries=["KGZ"])
+    donor = factories.token(session, "donor_viewer", donors=["ECHO"])
+    assert client.post(f"/api/v1/results/{kgz.id}/submit", headers=officer).status_code == 200
+    for headers in (officer, donor):
+        assert client.post(f"/api/v1/results/{kgz.id}/approve", headers=headers).status_code == 403
+        assert client.post(f"/api/v1/results/{kgz.id}/return", json={"note": "x"}, headers=headers).status_code == 403
+    reviewer = factories.token(session, "regional_reviewer")
+    assert client.post(f"/api/v1/results/{kgz.id}/approve", headers=reviewer).json()["status"] == "approved"
