@@ -16,7 +16,7 @@ from sqlmodel import Session
 from mne.auth import sessions
 from mne.auth.principal import Principal
 from mne.base import Role
-from mne.db import get_engine
+from mne.db import get_engine, session_scope
 from mne.errors import Forbidden, Unauthorized
 from mne.users import service as users
 from mne.users.models import User
@@ -28,14 +28,8 @@ CSRF_FIELD = "csrf_token"
 
 def get_session(request: Request) -> Iterator[Session]:
     """One session per request, committed when the route returns without error."""
-    engine = getattr(request.app.state, "engine", None) or get_engine()
-    with Session(engine, expire_on_commit=False) as session:
-        try:
-            yield session
-            session.commit()
-        except BaseException:
-            session.rollback()
-            raise
+    with session_scope(getattr(request.app.state, "engine", None) or get_engine()) as session:
+        yield session
 
 
 # scope="function": commit before the response is sent, so a redirect never races its own write

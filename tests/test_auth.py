@@ -71,7 +71,7 @@ def test_sign_out_ends_the_session_on_the_server(client, officer):
     response = client.post("/logout", data={"csrf_token": csrf}, follow_redirects=False)
     assert response.status_code == 303
     client.cookies.set("mne_session", stolen)  # replaying the old cookie must not work
-    response = client.get("/", follow_redirects=False)
+    response = client.get("/account/password", follow_redirects=False)
     assert response.status_code == 303 and response.headers["location"].startswith("/login")
 
 
@@ -89,7 +89,7 @@ def test_forged_post_without_csrf_token_is_refused_and_changes_nothing(client, s
     assert security.verify_password(session.get(User, officer.id).password_hash, factories.PASSWORD)
     # And a forged logout does not sign the user out.
     assert client.post("/logout", follow_redirects=False).status_code == 403
-    assert client.get("/", follow_redirects=False).status_code == 200
+    assert client.get("/account/password", follow_redirects=False).status_code == 200
 
 
 def test_htmx_header_carries_the_csrf_token(client, officer):

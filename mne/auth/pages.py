@@ -90,14 +90,17 @@ def login(
     cookie, _row = sessions.start(session, user, request.app.state.settings.session_hours)
     user.last_login_at = utcnow()
     session.add(user)
+    sessions.purge_expired(session)
     response = RedirectResponse(next_url, status_code=303)
-    response.set_cookie(
-        sessions.COOKIE_NAME, cookie, httponly=True, samesite="lax",
-        secure=request.app.state.settings.secure_cookies,
-        max_age=request.app.state.settings.session_hours * 3600, path="/",
-    )
+    _set_session_cookie(request, response, cookie)
     response.delete_cookie(LOGIN_CSRF_COOKIE, path="/login")
     return response
+
+
+def _set_session_cookie(request: Request, response, cookie: str) -> None:
+    settings = request.app.state.settings
+    response.set_cookie(sessions.COOKIE_NAME, cookie, httponly=True, samesite="lax",
+                        secure=settings.secure_cookies, max_age=settings.session_hours * 3600, path="/")
 
 
 @router.post("/logout", name="logout")
@@ -141,7 +144,5 @@ def change_password(
     sessions.end_all_for(session, user.id)
     new_cookie, _row = sessions.start(session, user, request.app.state.settings.session_hours)
     response = RedirectResponse("/account/password?done=1", status_code=303)
-    response.set_cookie(sessions.COOKIE_NAME, new_cookie, httponly=True, samesite="lax",
-                        secure=request.app.state.settings.secure_cookies,
-                        max_age=request.app.state.settings.session_hours * 3600, path="/")
+    _set_session_cookie(request, response, new_cookie)
     return response
