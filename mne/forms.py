@@ -87,3 +87,16 @@ FormDataDep = Annotated[FormData, Depends(_form_data)]
 def is_htmx(request: Request) -> bool:
     """An htmx request for a fragment (the same test `mne.web.render` uses)."""
     return request.headers.get("HX-Request") == "true" and not request.headers.get("HX-Boosted")
+
+
+async def refuse_nul(request: Request) -> None:
+    """A NUL character is never valid in a path, query or form field (PostgreSQL cannot store or
+    compare it): refuse the request as bad input instead of failing in the database."""
+    if "\x00" in request.scope.get("path", "") or any(
+            "\x00" in k or "\x00" in v for k, v in request.query_params.multi_items()):
+        raise DomainError("the address contains a NUL character", code="bad_request")
+    if request.method not in ("GET", "HEAD", "OPTIONS") and request.headers.get("content-type", "").startswith(
+            ("application/x-www-form-urlencoded", "multipart/form-data")):
+        for key, value in (await request.form()).multi_items():
+            if "\x00" in key or (isinstance(value, str) and "\x00" in value):
+                raise DomainError("the form contains a NUL character", code="bad_request")

@@ -12,15 +12,15 @@ INDICATOR_CODE_PATTERN = r"^[A-Za-z0-9._-]{1,32}$"
 class LineTarget(BaseModel):
     model_config = ConfigDict(extra="forbid")
     country: str = Field(min_length=3, max_length=3)
-    baseline: float = Field(default=0, ge=0)
-    target: float = Field(ge=0)
+    baseline: float = Field(default=0, ge=0, allow_inf_nan=False)
+    target: float = Field(ge=0, allow_inf_nan=False)
 
 
 class PeriodTargetIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     country: str = Field(min_length=3, max_length=3)
     period: str = Field(min_length=1, max_length=8)
-    target: float = Field(ge=0)
+    target: float = Field(ge=0, allow_inf_nan=False)
 
 
 class IndicatorBase(BaseModel):

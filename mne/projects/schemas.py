@@ -13,7 +13,7 @@ from mne.projects.models import PROJECT_CODE_PATTERN
 class DonorShare(BaseModel):
     model_config = ConfigDict(extra="forbid")
     code: str = Field(min_length=1, max_length=32)
-    amount_usd: float | None = Field(default=None, ge=0)
+    amount_usd: float | None = Field(default=None, ge=0, allow_inf_nan=False)
 
 
 def _unique_list(values: list) -> list:
@@ -37,7 +37,7 @@ class ProjectBase(BaseModel):
     countries: list[str] = Field(min_length=1, description="ISO3 codes")
     priorities: list[str] = Field(min_length=1, description="SP1..SP4; the first is the primary one")
     donors: list[DonorShare] = Field(default_factory=list)
-    budget_usd: float | None = Field(default=None, ge=0)
+    budget_usd: float | None = Field(default=None, ge=0, allow_inf_nan=False)
     sdg_targets: list[str] = Field(default_factory=list)
     gcm_objectives: list[int] = Field(default_factory=list)
     markers: list[str] = Field(default_factory=list)
@@ -85,7 +85,7 @@ class ProjectUpdate(BaseModel):
     countries: list[str] | None = Field(default=None, min_length=1)
     priorities: list[str] | None = Field(default=None, min_length=1)
     donors: list[DonorShare] | None = None
-    budget_usd: float | None = Field(default=None, ge=0)
+    budget_usd: float | None = Field(default=None, ge=0, allow_inf_nan=False)
     sdg_targets: list[str] | None = None
     gcm_objectives: list[int] | None = None
     markers: list[str] | None = None

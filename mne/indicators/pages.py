@@ -1,0 +1,203 @@
+"""Indicator form pages (HTML): define a project's indicator, with a baseline and target per
+country and optional per-period targets.
+
+Validated by the API's schemas (`IndicatorCreate`, `IndicatorUpdate`) and written by
+`mne.indicators.service`: the rules of SPEC §3 live there once.
+"""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import quote
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import RedirectResponse
+from pydantic import ValidationError
+from sqlmodel import Session
+
+from mne.auth import scope
+from mne.auth.principal import Principal
+from mne.base import Aggregation, Direction, Disaggregation, Level, Measure
+from mne.deps import EditorUser, SessionDep
+from mne.errors import Forbidden, Invalid
+from mne.forms import FormDataDep, field_errors, parse_id, refuse_nul
+from mne.indicators import service
+from mne.indicators.models import Indicator
+from mne.indicators.schemas import IndicatorCreate, IndicatorRead, IndicatorUpdate
+from mne.projects import service as projects
+from mne.projects.models import Project
+from mne.projects.pages import editable_project, place_errors
+from mne.reference import service as reference
+from mne.reference.schemas import KOSOVO
+from mne.web import render
+
+router = APIRouter(include_in_schema=False, dependencies=[Depends(refuse_nul)])
+
+CHOICES = {
+    "levels": {Level.outcome: "Outcome", Level.output: "Output"},
+    "measures": {Measure.number: "Number", Measure.percentage: "Percentage"},
+    "aggregations": {Aggregation.sum: "Sum — a flow: the actual is the sum of period values",
+                     Aggregation.latest: "Latest — a level: the actual is the most recent value"},
+    "directions": {Direction.increase: "Increase", Direction.decrease: "Decrease"},
+    "disaggregations": {Disaggregation.none: "None", Disaggregation.sex: "By sex",
+                        Disaggregation.sex_age: "By sex and age group"},
+}
+FIELDS = ("code", "statement", "level", "priority", "measure", "aggregation", "direction", "disaggregation",
+          "standard_indicator")
+ROW_ERROR = re.compile(r"^(target\.[A-Z]{3}\.(baseline|target)|pt\.[A-Z]{3}\.\w+)$")
+
+
+def _context(session: Session, project: Project) -> dict:
+    read = projects.read(session, project)
+    names = {c.iso3: c for c in reference.countries(session)}
+    return {
+        **CHOICES,
+        "project": read,
+        "countries": [names[c] for c in read.countries if c in names],
+        "periods": [p for p in reference.periods(session)
+                    if p.end_date >= project.start_date and p.start_date <= project.end_date],
+        "priorities": [p for p in reference.priorities(session) if p.code in read.priorities],
+        "standard_indicators": reference.standard_indicators(session),
+        "kosovo": KOSOVO in read.countries,
+    }
+
+
+def _number(value: float) -> str:
+    return f"{value:.0f}" if float(value).is_integer() else f"{value:g}"
+
+
+def _blank(ctx: dict) -> dict:
+    return {"code": "", "statement": "", "level": "outcome", "priority": ctx["project"].priorities[0],
+            "measure": "number", "aggregation": "", "direction": "increase", "disaggregation": "none",
+            "standard_indicator": "", "targets": {}, "period_targets": {}}
+
+
+def _from_indicator(read: IndicatorRead) -> dict:
+    return {"code": read.code, "statement": read.statement, "level": str(read.level), "priority": read.priority,
+            "measure": str(read.measure), "aggregation": str(read.aggregation), "direction": str(read.direction),
+            "disaggregation": str(read.disaggregation), "standard_indicator": read.standard_indicator or "",
+            "targets": {t.country: {"baseline": _number(t.baseline), "target": _number(t.target)} for t in read.targets},
+            "period_targets": {f"{t.country}.{t.period}": _number(t.target) for t in read.period_targets}}
+
+
+def _from_post(form, ctx: dict) -> dict:
+    raw = {k: str(form.get(k, "")) for k in FIELDS}
+    raw["targets"] = {c.iso3: {"baseline": str(form.get(f"baseline-{c.iso3}", "")).strip(),
+                               "target": str(form.get(f"target-{c.iso3}", "")).strip()} for c in ctx["countries"]}
+    raw["period_targets"] = {}
+    for c in ctx["countries"]:
+        for p in ctx["periods"]:
+            value = str(form.get(f"pt-{c.iso3}-{p.code}", "")).strip()
+            if value:
+                raw["period_targets"][f"{c.iso3}.{p.code}"] = value
+    return raw
+
+
+def _schema_data(raw: dict, *, create: bool) -> tuple[dict, list[str], list[str]]:
+    """The schema's input, and the form row (`target.KGZ`, `pt.KGZ.2024Q1`) of each list item."""
+    data = {k: raw[k].strip() for k in FIELDS if k not in ("aggregation", "standard_indicator")}
+    data["standard_indicator"] = raw["standard_indicator"].strip() or None
+    if raw["aggregation"].strip():
+        data["aggregation"] = raw["aggregation"].strip()
+    elif create:
+        data["aggregation"] = None  # the schema's default: sum for numbers, latest for percentages
+    targets, target_rows = [], []
+    for iso, row in raw["targets"].items():
+        if row["baseline"] or row["target"]:
+            entry = {"country": iso}
+            if row["baseline"]:
+                entry["baseline"] = row["baseline"]
+            if row["target"]:
+                entry["target"] = row["target"]
+            targets.append(entry)
+            target_rows.append(f"target.{iso}")
+    period_targets, period_rows = [], []
+    for key, value in raw["period_targets"].items():
+        iso, period = key.split(".", 1)
+        period_targets.append({"country": iso, "period": period, "target": value})
+        period_rows.append(f"pt.{iso}.{period}")
+    data["targets"] = targets
+    data["period_targets"] = period_targets
+    return data, target_rows, period_rows
+
+
+def _errors(exc, model, target_rows: list[str], period_rows: list[str]) -> dict[str, str]:
+    errors = field_errors(exc, model, nested=("targets", "period_targets"))
+    out: dict[str, str] = {}
+    for field, message in errors.items():
+        parts = field.split(".")
+        if parts[0] == "targets" and len(parts) == 3 and parts[1].isdigit() and int(parts[1]) < len(target_rows):
+            field = f"{target_rows[int(parts[1])]}.{parts[2] if parts[2] == 'baseline' else 'target'}"
+        elif parts[0] == "period_targets" and len(parts) >= 2 and parts[1].isdigit() and int(parts[1]) < len(period_rows):
+            field = period_rows[int(parts[1])]
+        elif field == "targets" and not target_rows:
+            message = "Give a target for at least one of the project's countries."
+        out.setdefault(field, message)
+    return place_errors(out, lambda f: f in FIELDS or f in ("targets", "period_targets") or bool(ROW_ERROR.match(f)))
+
+
+def _form_page(request: Request, ctx: dict, *, form: dict, errors: dict, indicator: Indicator | None = None,
+               status_code: int = 200):
+    action = (f"/indicators/{indicator.id}/edit" if indicator
+              else f"/projects/{quote(ctx['project'].code)}/indicators/new")
+    return render(request, "projects/indicator_form.html", {
+        **ctx, "form": form, "errors": errors, "indicator": indicator, "action": action,
+        "show_period_targets": bool(form["period_targets"]) or any(k.startswith("pt.") for k in errors),
+    }, status_code=status_code)
+
+
+def _save(request: Request, session: Session, principal: Principal, form, project: Project,
+          indicator: Indicator | None):
+    ctx = _context(session, project)
+    raw = _from_post(form, ctx)
+    data, target_rows, period_rows = _schema_data(raw, create=indicator is None)
+    model = IndicatorUpdate if indicator else IndicatorCreate
+    try:
+        body = model.model_validate(data)
+        if indicator:
+            saved = service.update(session, principal, indicator, project, body)
+        else:
+            saved = service.create(session, principal, project, body)
+    except ValidationError as exc:
+        errors = _errors(exc, model, target_rows, period_rows)
+    except Invalid as exc:
+        session.rollback()
+        errors = _errors(exc, None, target_rows, period_rows)
+    else:
+        notice = "indicator-saved" if indicator else "indicator-added"
+        return RedirectResponse(f"/projects/{quote(project.code)}?notice={notice}#ind-{saved.id}", status_code=303)
+    return _form_page(request, ctx, form=raw, errors=errors, indicator=indicator, status_code=422)
+
+
+@router.get("/projects/{code}/indicators/new", name="indicator_new")
+def new_indicator_page(request: Request, code: str, session: SessionDep, principal: EditorUser):
+    project = editable_project(session, principal, code)
+    ctx = _context(session, project)
+    return _form_page(request, ctx, form=_blank(ctx), errors={})
+
+
+@router.post("/projects/{code}/indicators/new")
+def create_indicator(request: Request, code: str, session: SessionDep, principal: EditorUser, form: FormDataDep):
+    return _save(request, session, principal, form, editable_project(session, principal, code), None)
+
+
+def _editable_indicator(session: Session, principal: Principal, indicator_id: str) -> tuple[Indicator, Project]:
+    indicator, project = service.get(session, principal, parse_id(indicator_id, "indicator"))
+    if not scope.can_edit_project(session, principal, project):
+        raise Forbidden("only an officer of the project's lead country can edit its indicators")
+    return indicator, project
+
+
+@router.get("/indicators/{indicator_id}/edit", name="indicator_edit")
+def edit_indicator_page(request: Request, indicator_id: str, session: SessionDep, principal: EditorUser):
+    indicator, project = _editable_indicator(session, principal, indicator_id)
+    ctx = _context(session, project)
+    return _form_page(request, ctx, form=_from_indicator(service.read(session, indicator)), errors={},
+                      indicator=indicator)
+
+
+@router.post("/indicators/{indicator_id}/edit")
+def update_indicator(request: Request, indicator_id: str, session: SessionDep, principal: EditorUser,
+                     form: FormDataDep):
+    indicator, project = _editable_indicator(session, principal, indicator_id)
+    return _save(request, session, principal, form, project, indicator)

@@ -1,0 +1,372 @@
+"""Result pages (HTML): a project's results grid with its inline cell form, one result with
+its review actions, and the reviewers' queue.
+
+Every write goes through `mne.results.service` (the API's own functions) and every body is
+validated by `ResultWrite`; a fragment is a block of its page's template, rendered alone when
+htmx asks for it, so each view also works as a plain page without JavaScript.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qs, quote, urlencode
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import RedirectResponse
+from pydantic import ValidationError
+from sqlmodel import Session
+
+from mne.auth import scope
+from mne.auth.pages import safe_next
+from mne.auth.principal import Principal
+from mne.deps import CurrentUser, EditorUser, ReviewerUser, SessionDep
+from mne.errors import Conflict, Invalid
+from mne.filters import Filters
+from mne.forms import FormDataDep, field_errors, is_htmx, parse_id, refuse_nul, sentence
+from mne.projects.pages import place_errors
+from mne.reference import service as reference
+from mne.results import service as results
+from mne.results import views
+from mne.results.models import AGE_FIELDS, AGE_LABELS, SEX_FIELDS
+from mne.results.schemas import ResultWrite
+from mne.web import render
+
+router = APIRouter(include_in_schema=False, dependencies=[Depends(refuse_nul)])
+
+VALUE_FIELDS = ("value", *SEX_FIELDS, *AGE_FIELDS, "narrative", "means_of_verification")
+AGE_BY_LABEL = {label: name for name, label in AGE_LABELS.items()}
+RESULT_NOTICES = {
+    "submitted": "The result has been submitted for review.",
+    "approved": "The result has been approved. It is now locked.",
+    "returned": "The result has been returned to the officer with your note.",
+    "reopened": "The result has been reopened: it is back with the officer, with your reason as its note.",
+}
+
+
+def _fmt(value: float) -> str:
+    return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.2f}"
+
+
+def _when(moment) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M UTC") if moment else "an unknown time"
+
+
+# --- the grid -----------------------------------------------------------------------------
+
+def _grid_page(request: Request, session: Session, principal: Principal, project, *, year: str = "",
+               notice: str = "", error: str = "", status_code: int = 200):
+    return render(request, "results/grid.html", {
+        "grid": views.build_grid(session, principal, project, year), "notice": notice, "error": error,
+        "statuses": views.STATUS_LABELS,
+    }, status_code=status_code)
+
+
+@router.get("/projects/{code}/results", name="results_grid")
+def results_grid(request: Request, code: str, session: SessionDep, principal: CurrentUser, year: str = "",
+                 notice: str = "", submitted: str = "", count: str = ""):
+    project = scope.get_project_by_code(session, principal, code)
+    message = ""
+    if notice == "saved":
+        message = "The result has been saved as a draft. Submit the period when its results are ready."
+    elif submitted and count.isdigit():
+        n = int(count)
+        message = (f"{n} result{'' if n == 1 else 's'} of {submitted[:8]} submitted for review." if n
+                   else f"There was nothing to submit in {submitted[:8]}: no drafts or returned results.")
+    return _grid_page(request, session, principal, project, year=year[:4], notice=message)
+
+
+@router.post("/projects/{code}/results/submit", name="results_submit_period")
+def submit_period(request: Request, code: str, session: SessionDep, principal: EditorUser, form: FormDataDep):
+    project = scope.get_project_by_code(session, principal, code)
+    period = str(form.get("period", "")).strip()[:8]
+    year = str(form.get("year", "")).strip()[:4]
+    try:
+        summary = results.submit_period(session, principal, project, period)
+    except (Invalid, Conflict) as exc:  # an unknown or closed period, a result changed meanwhile
+        session.rollback()
+        return _grid_page(request, session, principal, project, year=year, error=sentence(exc.message),
+                          status_code=exc.status_code)
+    query = urlencode({k: v for k, v in {"year": year, "submitted": period, "count": len(summary.submitted)}.items()
+                       if v != ""})
+    return RedirectResponse(f"/projects/{quote(project.code)}/results?{query}", status_code=303)
+
+
+# --- one cell: its form, saving it, and its display -----------------------------------------
+
+def _cell_params(source) -> tuple[int, str, str]:
+    return (parse_id(str(source.get("indicator_id", "")), "indicator"), str(source.get("country", ""))[:3],
+            str(source.get("period", ""))[:8])
+
+
+def _form_of(ctx: views.CellContext) -> dict:
+    r = ctx.cell.result
+    form = {k: "" for k in VALUE_FIELDS}
+    if r is not None:
+        form.update(value=f"{r.value:g}", narrative=r.narrative, means_of_verification=r.means_of_verification)
+        if r.disaggregation is not None:
+            for k in SEX_FIELDS + AGE_FIELDS:
+                v = getattr(r.disaggregation, k)
+                form[k] = "" if v is None else f"{v:g}"
+    return form
+
+
+def _edit_page(request: Request, ctx: views.CellContext, *, form: dict, errors: dict | None = None,
+               conflict: str = "", status_code: int = 200):
+    return render(request, "results/edit.html", {
+        "ctx": ctx, "cell": ctx.cell, "form": form, "errors": errors or {}, "conflict": conflict,
+        "inline": is_htmx(request), "version": ctx.cell.result.version if ctx.cell.result else "",
+    }, status_code=status_code, block="cell_form")
+
+
+@router.get("/results/edit", name="result_edit")
+def edit_result_page(request: Request, session: SessionDep, principal: EditorUser, indicator_id: str = "",
+                     country: str = "", period: str = ""):
+    ctx = views.load_cell(session, principal, *_cell_params(
+        {"indicator_id": indicator_id, "country": country, "period": period}), for_edit=True)
+    return _edit_page(request, ctx, form=_form_of(ctx))
+
+
+@router.get("/results/cell", name="result_cell")
+def result_cell(request: Request, session: SessionDep, principal: CurrentUser, indicator_id: str = "",
+                country: str = "", period: str = ""):
+    """One cell of the grid as it is now (htmx); without JavaScript, the grid itself."""
+    ctx = views.load_cell(session, principal, *_cell_params(
+        {"indicator_id": indicator_id, "country": country, "period": period}))
+    if not is_htmx(request):
+        return RedirectResponse(f"/projects/{quote(ctx.project.code)}/results#{ctx.cell.id}", status_code=303)
+    return render(request, "results/grid.html", {"cell": ctx.cell}, block="cell")
+
+
+def _write_body(ctx: views.CellContext, form: dict, version: str) -> dict:
+    body: dict = {"indicator_id": ctx.indicator.id, "country": ctx.cell.country.iso3, "period": ctx.cell.period.code,
+                  "narrative": form["narrative"], "means_of_verification": form["means_of_verification"],
+                  "version": version or None}
+    if form["value"]:
+        body["value"] = form["value"].replace(",", "")
+    split = {k: form[k].replace(",", "") for k in SEX_FIELDS + AGE_FIELDS if form[k]}
+    if split:
+        body["disaggregation"] = split
+    return body
+
+
+def _result_errors(exc) -> dict[str, str]:
+    errors = field_errors(exc, ResultWrite, nested=("disaggregation",))
+    out = {}
+    for key, message in errors.items():
+        if key.startswith("disaggregation."):
+            part = key.split(".", 1)[1]
+            key = f"disaggregation.{AGE_BY_LABEL.get(part, part)}"
+        out[key] = message
+    known = {"value", "narrative", "means_of_verification", "disaggregation",
+             *(f"disaggregation.{k}" for k in SEX_FIELDS + AGE_FIELDS)}
+    return place_errors(out, lambda f: f in known)
+
+
+def _conflict_message(session: Session, ctx: views.CellContext, exc: Conflict, typed: str) -> str:
+    """What happened, in words, with the value that is there now and who put it there."""
+    current, row = ctx.cell.result, ctx.row
+    if current is None or row is None:
+        return f"Not saved: {sentence(exc.message)}"
+    who = views.people(session, [row.updated_by_id]).get(row.updated_by_id) or "someone"
+    now = f"{_fmt(current.value)} ({views.STATUS_LABELS[current.status].lower()})"
+    if ctx.cell.locked_reason:
+        return (f"Not saved: {sentence(exc.message)} It now holds {now}, last changed by {who} "
+                f"on {_when(row.updated_at)}.")
+    yours = f"Your value, {typed}, is still in the form" if typed else "What you typed is still in the form"
+    return (f"Not saved: someone else changed this result while you were editing. It now holds {now}, "
+            f"saved by {who} on {_when(row.updated_at)}. {yours}: choose “Save mine instead” to replace "
+            "theirs, or “Keep theirs”.")
+
+
+@router.post("/results/edit")
+def save_result(request: Request, session: SessionDep, principal: EditorUser, form: FormDataDep):
+    params = _cell_params(form)
+    ctx = views.load_cell(session, principal, *params, for_edit=True)
+    typed = {k: str(form.get(k, "")).strip() for k in VALUE_FIELDS}
+    version = str(form.get("version", "")).strip()
+    try:
+        saved = results.put_result(session, principal, ResultWrite.model_validate(_write_body(ctx, typed, version)))
+    except ValidationError as exc:
+        return _edit_page(request, ctx, form=typed, errors=_result_errors(exc), status_code=422)
+    except Invalid as exc:
+        session.rollback()
+        return _edit_page(request, ctx, form=typed, errors=_result_errors(exc), status_code=422)
+    except Conflict as exc:  # a stale version, a result submitted or approved meanwhile, a closed period
+        session.rollback()
+        ctx = views.load_cell(session, principal, *params, for_edit=True)
+        return _edit_page(request, ctx, form=typed, conflict=_conflict_message(session, ctx, exc, typed["value"]),
+                          status_code=409)
+    ctx = views.load_cell(session, principal, *params)
+    if not is_htmx(request):
+        return RedirectResponse(f"/projects/{quote(ctx.project.code)}/results?notice=saved#{ctx.cell.id}",
+                                status_code=303)
+    announce = f"Saved {ctx.cell.label}: {_fmt(saved.value)}, draft."
+    return render(request, "results/grid.html", {"cell": ctx.cell, "announce": announce}, block="cell")
+
+
+# --- one result ---------------------------------------------------------------------------
+
+def _result_page(request: Request, session: Session, principal: Principal, result_id: int, *, notice: str = "",
+                 errors: dict | None = None, values: dict | None = None, error: str = "", status_code: int = 200):
+    detail = views.result_detail(session, principal, result_id)
+    return render(request, "results/detail.html", {
+        "d": detail, "r": detail.result, "notice": RESULT_NOTICES.get(notice, ""), "errors": errors or {},
+        "values": values or {}, "error": error, "statuses": views.STATUS_LABELS,
+    }, status_code=status_code)
+
+
+@router.get("/results/{result_id}", name="result_page")
+def result_page(request: Request, result_id: str, session: SessionDep, principal: CurrentUser, notice: str = ""):
+    return _result_page(request, session, principal, parse_id(result_id, "result"), notice=notice)
+
+
+def _act(request: Request, session: Session, principal: Principal, result_id: str, form, action: str):
+    rid = parse_id(result_id, "result")
+    results.get_result(session, principal, rid)  # 404 / 403 before anything else
+    version_text = str(form.get("version", "")).strip()
+    version = int(version_text) if version_text.isdigit() and len(version_text) < 10 else None
+    text = str(form.get("note" if action == "return" else "reason", ""))[:5000]
+    try:
+        if action == "submit":
+            results.submit(session, principal, rid, version=version)
+        elif action == "approve":
+            results.approve(session, principal, rid, version=version)
+        elif action == "return":
+            results.return_(session, principal, rid, text, version=version)
+        else:
+            results.reopen(session, principal, rid, text, version=version)
+    except Invalid as exc:
+        session.rollback()
+        return _result_page(request, session, principal, rid, errors=field_errors(exc), values={action: text},
+                            status_code=422)
+    except Conflict as exc:
+        session.rollback()
+        return _result_page(request, session, principal, rid, error=f"Nothing changed: {sentence(exc.message)}",
+                            values={action: text}, status_code=409)
+    notice = {"submit": "submitted", "approve": "approved", "return": "returned", "reopen": "reopened"}[action]
+    return RedirectResponse(f"/results/{rid}?notice={notice}", status_code=303)
+
+
+@router.post("/results/{result_id}/submit")
+def submit_result(request: Request, result_id: str, session: SessionDep, principal: EditorUser, form: FormDataDep):
+    return _act(request, session, principal, result_id, form, "submit")
+
+
+@router.post("/results/{result_id}/approve")
+def approve_result(request: Request, result_id: str, session: SessionDep, principal: ReviewerUser,
+                   form: FormDataDep):
+    return _act(request, session, principal, result_id, form, "approve")
+
+
+@router.post("/results/{result_id}/return")
+def return_result(request: Request, result_id: str, session: SessionDep, principal: ReviewerUser,
+                  form: FormDataDep):
+    return _act(request, session, principal, result_id, form, "return")
+
+
+@router.post("/results/{result_id}/reopen")
+def reopen_result(request: Request, result_id: str, session: SessionDep, principal: ReviewerUser,
+                  form: FormDataDep):
+    return _act(request, session, principal, result_id, form, "reopen")
+
+
+# --- the review queue ---------------------------------------------------------------------
+
+QUEUE_NOTICES = {"approved": "The result has been approved.", "returned": "The result has been returned with your note."}
+
+
+def _queue_params(country: str, subregion: str, period: str, project: str) -> dict[str, str]:
+    return {"country": country.strip().upper()[:3], "subregion": subregion.strip()[:4],
+            "period": period.strip().upper()[:8], "project": project.strip()[:32]}
+
+
+def _queue_page(request: Request, session: Session, principal: Principal, params: dict[str, str], page: int, *,
+                notice: str = "", item_errors: dict | None = None, status_code: int = 200):
+    filters = Filters(country=(params["country"],) if params["country"] else (),
+                      subregion=(params["subregion"],) if params["subregion"] else (),
+                      project=(params["project"],) if params["project"] else ())
+    errors: dict[str, str] = {}
+    try:
+        items, total = views.review_queue(session, principal, filters=filters, period=params["period"] or None,
+                                          page=page)
+    except Invalid as exc:  # a period filter that names no period
+        items, total, errors, status_code = [], 0, field_errors(exc), 422
+    for item in items:
+        if item_errors and item.result.id in item_errors:
+            item.errors, item.note = item_errors[item.result.id]
+    kept = {k: v for k, v in params.items() if v}
+    query = urlencode({**kept, **({"page": page} if page > 1 else {})})
+    here = "/review" + (f"?{query}" if query else "")
+    countries = {c.iso3: c for c in reference.countries(session)}
+    response = render(request, "results/review.html", {
+        "items": items, "total": total, "page": page, "pages": max(1, -(-total // views.QUEUE_PAGE)),
+        "params": params, "filtered": bool(kept), "errors": errors, "here": here,
+        "page_url": lambda n: "/review?" + urlencode({**kept, "page": n}),
+        "countries": countries, "subregions": reference.subregions(session),
+        "periods": list(reversed(reference.periods(session))), "notice": QUEUE_NOTICES.get(notice, ""),
+    }, status_code=status_code, block="queue")
+    if is_htmx(request):
+        response.headers["HX-Push-Url"] = here  # the clean URL of this view, to bookmark
+    return response
+
+
+@router.get("/review", name="review_queue")
+def review_queue(request: Request, session: SessionDep, principal: ReviewerUser, country: str = "",
+                 subregion: str = "", period: str = "", project: str = "", page: str = "1", notice: str = ""):
+    page_no = int(page) if page.isascii() and page.isdigit() and len(page) < 7 else 1
+    return _queue_page(request, session, principal, _queue_params(country, subregion, period, project),
+                       max(1, page_no), notice=notice)
+
+
+def _queue_state(back: str) -> tuple[str, dict[str, str], int]:
+    """The queue page a row form came from: its URL (without a notice), filters and page."""
+    path, _, query = safe_next(back or "/review").partition("?")
+    q = {k: v[0] for k, v in parse_qs(query).items() if k != "notice"}
+    params = _queue_params(q.get("country", ""), q.get("subregion", ""), q.get("period", ""), q.get("project", ""))
+    page = int(q["page"]) if q.get("page", "").isdigit() and len(q["page"]) < 7 else 1
+    kept = {k: v for k, v in params.items() if v}
+    query = urlencode({**kept, **({"page": page} if page > 1 else {})})
+    url = "/review" + (f"?{query}" if query else "")
+    return url, params, page
+
+
+def _review(request: Request, session: Session, principal: Principal, result_id: str, form, action: str):
+    rid = parse_id(result_id, "result")
+    views.queue_item(session, principal, rid)  # 404 / 403 first
+    version_text = str(form.get("version", "")).strip()
+    version = int(version_text) if version_text.isdigit() and len(version_text) < 10 else None
+    note = str(form.get("note", ""))[:5000]
+    back, params, page = _queue_state(str(form.get("next", "")))
+    try:
+        if action == "approve":
+            results.approve(session, principal, rid, version=version)
+        else:
+            results.return_(session, principal, rid, note, version=version)
+    except (Invalid, Conflict) as exc:
+        session.rollback()
+        errors = field_errors(exc) if isinstance(exc, Invalid) else {"": f"Nothing changed: {sentence(exc.message)}"}
+        if not is_htmx(request):
+            return _queue_page(request, session, principal, params, page, item_errors={rid: (errors, note)},
+                               status_code=exc.status_code)
+        item = views.queue_item(session, principal, rid)
+        item.errors, item.note = errors, note
+        return render(request, "results/review.html", {"item": item, "here": back}, status_code=exc.status_code,
+                      block="row")
+    done = "approved" if action == "approve" else "returned"
+    if not is_htmx(request):
+        return RedirectResponse(f"{back}{'&' if '?' in back else '?'}notice={done}", status_code=303)
+    item = views.queue_item(session, principal, rid)
+    item.done = ("Approved: the result is now locked." if action == "approve"
+                 else "Returned to the officer with your note.")
+    return render(request, "results/review.html", {"item": item, "here": back}, block="row")
+
+
+@router.post("/review/{result_id}/approve")
+def review_approve(request: Request, result_id: str, session: SessionDep, principal: ReviewerUser,
+                   form: FormDataDep):
+    return _review(request, session, principal, result_id, form, "approve")
+
+
+@router.post("/review/{result_id}/return")
+def review_return(request: Request, result_id: str, session: SessionDep, principal: ReviewerUser,
+                  form: FormDataDep):
+    return _review(request, session, principal, result_id, form, "return")

@@ -1,0 +1,311 @@
+"""What the result pages show, computed once per view: a project's grid, one cell of it, one
+result with the people behind each step, and the review queue.
+
+Reads go through the services (`results.service.list_results`, `to_read`, `get_result`;
+`indicators.service`), so scope and data-quality flags are the API's own.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from urllib.parse import urlencode
+
+from sqlmodel import Session, select
+
+from mne.auth import scope
+from mne.auth.principal import Principal
+from mne.base import PeriodStatus, ResultStatus
+from mne.errors import Forbidden, NotFound
+from mne.filters import Filters
+from mne.indicators import service as indicators
+from mne.indicators.models import Indicator
+from mne.indicators.schemas import IndicatorRead
+from mne.projects import service as projects
+from mne.projects.models import Project
+from mne.projects.schemas import ProjectRead
+from mne.reference import service as reference
+from mne.reference.models import Period
+from mne.reference.schemas import KOSOVO, CountryRead
+from mne.results import service as results
+from mne.results.models import Result
+from mne.results.schemas import ResultRead
+from mne.users.models import User
+
+STATUS_LABELS = {
+    "empty": "Not reported",
+    ResultStatus.draft: "Draft",
+    ResultStatus.submitted: "Submitted",
+    ResultStatus.approved: "Approved",
+    ResultStatus.returned: "Returned",
+}
+GRID_LIMIT = 20_000
+
+
+def people(session: Session, ids) -> dict[int, str]:
+    """Display names of users, by id."""
+    wanted = {i for i in ids if i is not None}
+    if not wanted:
+        return {}
+    rows = session.exec(select(User.id, User.name, User.email).where(User.id.in_(wanted)))
+    return {uid: name or email for uid, name, email in rows}
+
+
+def lock_reason(period: Period, result: ResultRead | None) -> str:
+    """Why a cell cannot be edited now, in words ('' when it can)."""
+    if result is not None and result.status == ResultStatus.approved:
+        return "Approved and locked: a reviewer must reopen it before it can change."
+    if period.status != PeriodStatus.open:
+        return f"Period {period.code} is closed: an admin must reopen it before its results change."
+    if result is not None and result.status == ResultStatus.submitted:
+        return "Submitted for review: it can change again only if a reviewer returns it."
+    return ""
+
+
+@dataclass
+class Cell:
+    indicator: IndicatorRead
+    country: CountryRead
+    period: Period
+    result: ResultRead | None
+    can_write: bool  # the caller logs results for this country
+
+    @property
+    def id(self) -> str:
+        return f"cell-{self.indicator.id}-{self.country.iso3}-{self.period.code}"
+
+    @property
+    def query(self) -> str:
+        return urlencode({"indicator_id": self.indicator.id, "country": self.country.iso3, "period": self.period.code})
+
+    @property
+    def label(self) -> str:
+        return f"{self.indicator.code}, {self.country.name}, {self.period.code}"
+
+    @property
+    def state(self) -> str:
+        return self.result.status if self.result else "empty"
+
+    @property
+    def status_label(self) -> str:
+        return STATUS_LABELS[self.state]
+
+    @property
+    def locked_reason(self) -> str:
+        return lock_reason(self.period, self.result)
+
+    @property
+    def period_closed(self) -> bool:
+        return self.period.status != PeriodStatus.open
+
+    @property
+    def editable(self) -> bool:
+        return self.can_write and not self.locked_reason
+
+
+@dataclass
+class Line:
+    indicator: IndicatorRead
+    country: CountryRead
+    baseline: float
+    target: float
+    cells: list[Cell] = field(default_factory=list)
+
+
+@dataclass
+class Grid:
+    project: ProjectRead
+    periods: list[Period]
+    years: list[str]
+    year: str
+    lines: list[Line]
+    pending: dict[str, int]  # drafts and returned results the caller can submit, by period
+    can_submit: bool
+    kosovo: bool
+
+
+def project_periods(session: Session, project: Project) -> list[Period]:
+    return [p for p in reference.periods(session)
+            if p.end_date >= project.start_date and p.start_date <= project.end_date]
+
+
+def _line_countries(principal: Principal, countries: list[str]) -> list[str]:
+    """An officer sees its own countries' lines; everyone else who may read the project, all."""
+    if principal.role == "country_officer":
+        return [c for c in countries if c in principal.countries]
+    return countries
+
+
+def build_grid(session: Session, principal: Principal, project: Project, year: str = "") -> Grid:
+    read = projects.read(session, project)
+    names = {c.iso3: c for c in reference.countries(session)}
+    periods = project_periods(session, project)
+    years = sorted({p.code[:4] for p in periods})
+    year = year if year in years else ""
+    shown = [p for p in periods if not year or p.code.startswith(year)]
+    found, _ = results.list_results(session, principal, filters=Filters(project=(project.code,)), limit=GRID_LIMIT)
+    by_key = {(r.indicator_id, r.country, r.period): r for r in found}
+    lines: list[Line] = []
+    pending: dict[str, int] = {}
+    for ind in indicators.list_for_project(session, principal, project):
+        for t in ind.targets:
+            if t.country not in _line_countries(principal, read.countries):
+                continue
+            country = names.get(t.country) or CountryRead(iso3=t.country, name=t.country, subregion_code="")
+            line = Line(indicator=ind, country=country, baseline=t.baseline, target=t.target)
+            for p in shown:
+                result = by_key.get((ind.id, t.country, p.code))
+                can_write = principal.can_write_country(t.country)
+                line.cells.append(Cell(ind, country, p, result, can_write))
+                if can_write and result is not None and result.status in results.EDITABLE:
+                    pending[p.code] = pending.get(p.code, 0) + 1
+            lines.append(line)
+    can_submit = principal.role == "country_officer" and bool(set(read.countries) & principal.countries)
+    return Grid(project=read, periods=shown, years=years, year=year, lines=lines, pending=pending,
+                can_submit=can_submit, kosovo=KOSOVO in {line.country.iso3 for line in lines})
+
+
+@dataclass
+class CellContext:
+    project: Project
+    indicator: IndicatorRead
+    cell: Cell
+    row: Result | None  # the stored result, for who changed it and when
+    baseline: float
+    target: float
+
+
+def load_cell(session: Session, principal: Principal, indicator_id: int, country: str, period_code: str,
+              *, for_edit: bool = False) -> CellContext:
+    """One cell: 404 for a line or period that does not exist, 403 outside the caller's scope."""
+    indicator, project = indicators.get(session, principal, indicator_id)
+    country = (country or "").strip().upper()
+    read = indicators.read(session, indicator)
+    target = next((t for t in read.targets if t.country == country), None)
+    if target is None:
+        raise NotFound(f"indicator {read.code} has no line for {country or 'that country'}")
+    scope.ensure_can_read_line(session, principal, project.id, country)
+    period = session.get(Period, (period_code or "").strip().upper())
+    if period is None or period.end_date < project.start_date or period.start_date > project.end_date:
+        raise NotFound(f"no reporting period {period_code!r} in this project's dates")
+    if for_edit:
+        scope.ensure_can_write_line(principal, country)
+    row = session.exec(select(Result).where(Result.indicator_id == indicator.id, Result.country_iso3 == country,
+                                            Result.period_code == period.code)).first()
+    result = results.to_read(session, [row])[0] if row is not None else None
+    names = {c.iso3: c for c in reference.countries(session)}
+    cell = Cell(read, names[country], period, result, principal.can_write_country(country))
+    return CellContext(project=project, indicator=read, cell=cell, row=row, baseline=target.baseline,
+                       target=target.target)
+
+
+@dataclass
+class Step:
+    label: str
+    who: str | None
+    when: datetime | None
+
+
+@dataclass
+class ResultDetail:
+    result: ResultRead
+    indicator: IndicatorRead
+    project: ProjectRead
+    country: CountryRead
+    period: Period
+    steps: list[Step]
+    baseline: float
+    target: float
+    can_write: bool
+    can_review: bool
+    locked_reason: str
+
+    @property
+    def editable(self) -> bool:
+        return self.can_write and not self.locked_reason
+
+    @property
+    def edit_query(self) -> str:
+        return urlencode({"indicator_id": self.result.indicator_id, "country": self.result.country,
+                          "period": self.result.period})
+
+
+def result_detail(session: Session, principal: Principal, result_id: int) -> ResultDetail:
+    row, indicator = results.get_result(session, principal, result_id)
+    read = results.to_read(session, [row])[0]
+    ind = indicators.read(session, indicator)
+    project = projects.read(session, session.get(Project, indicator.project_id))
+    period = session.get(Period, row.period_code)
+    names = people(session, [row.created_by_id, row.updated_by_id, row.submitted_by_id, row.reviewed_by_id,
+                             row.approved_by_id])
+    steps = [Step("Created", names.get(row.created_by_id), row.created_at),
+             Step("Last changed", names.get(row.updated_by_id), row.updated_at),
+             Step("Submitted", names.get(row.submitted_by_id), row.submitted_at)]
+    if row.reviewed_at and row.status != ResultStatus.approved:
+        steps.append(Step("Returned" if row.status == ResultStatus.returned else "Reviewed",
+                          names.get(row.reviewed_by_id), row.reviewed_at))
+    steps.append(Step("Approved", names.get(row.approved_by_id), row.approved_at))
+    target = next((t for t in ind.targets if t.country == row.country_iso3), None)
+    country = {c.iso3: c for c in reference.countries(session)}[row.country_iso3]
+    return ResultDetail(result=read, indicator=ind, project=project, country=country, period=period, steps=steps,
+                        baseline=target.baseline if target else 0, target=target.target if target else 0,
+                        can_write=principal.can_write_country(row.country_iso3), can_review=principal.can_review,
+                        locked_reason=lock_reason(period, read))
+
+
+# --- the review queue ---------------------------------------------------------------------
+
+QUEUE_PAGE = 50
+
+
+@dataclass
+class QueueItem:
+    result: ResultRead
+    statement: str
+    measure: str
+    disaggregation: str
+    project_title: str
+    country: CountryRead
+    submitted_by: str | None
+    submitted_at: datetime | None
+    done: str = ""  # what the reviewer just did, in words
+    errors: dict = field(default_factory=dict)
+    note: str = ""
+
+    @property
+    def label(self) -> str:
+        r = self.result
+        return f"{r.project_code} {r.indicator_code}, {self.country.name}, {r.period}"
+
+
+def queue_items(session: Session, reads: list[ResultRead]) -> list[QueueItem]:
+    if not reads:
+        return []
+    ids = [r.id for r in reads]
+    submitters = dict(session.exec(select(Result.id, Result.submitted_by_id).where(Result.id.in_(ids))).all())
+    names = people(session, submitters.values())
+    inds = {i.id: i for i in session.exec(select(Indicator).where(Indicator.id.in_({r.indicator_id for r in reads})))}
+    titles = dict(session.exec(select(Project.code, Project.title).where(
+        Project.code.in_({r.project_code for r in reads}))).all())
+    countries = {c.iso3: c for c in reference.countries(session)}
+    return [QueueItem(result=r, statement=inds[r.indicator_id].statement, measure=inds[r.indicator_id].measure,
+                      disaggregation=inds[r.indicator_id].disaggregation, project_title=titles.get(r.project_code, ""),
+                      country=countries[r.country], submitted_by=names.get(submitters.get(r.id)),
+                      submitted_at=r.submitted_at)
+            for r in reads]
+
+
+def review_queue(session: Session, principal: Principal, *, filters: Filters, period: str | None,
+                 page: int) -> tuple[list[QueueItem], int]:
+    """Submitted results awaiting review, a page at a time."""
+    reads, total = results.list_results(session, principal, filters=filters, period=period,
+                                        status=ResultStatus.submitted, limit=QUEUE_PAGE,
+                                        offset=(page - 1) * QUEUE_PAGE)
+    return queue_items(session, reads), total
+
+
+def queue_item(session: Session, principal: Principal, result_id: int) -> QueueItem:
+    row, _ = results.get_result(session, principal, result_id)
+    if not principal.can_review:
+        raise Forbidden(f"a {principal.role} cannot review results")
+    return queue_items(session, results.to_read(session, [row]))[0]
