@@ -9,6 +9,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
+from sqlalchemy.exc import DataError, IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from mne import __version__
@@ -80,6 +81,17 @@ def install_error_handlers(app: FastAPI) -> None:
         return _error_response(request, exc.status_code, codes.get(exc.status_code, "http_error"),
                                str(exc.detail), None, getattr(exc, "headers", None))
 
+    @app.exception_handler(DataError)
+    async def data_error(request: Request, exc: DataError):
+        # Input the database refuses (a NUL character, an out-of-range number) is bad input.
+        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else "invalid value"
+        return _error_response(request, 422, "invalid", f"the database refused a value: {reason}")
+
+    @app.exception_handler(IntegrityError)
+    async def integrity_error(request: Request, exc: IntegrityError):
+        # Two writers raced past the same check (e.g. a duplicate code): the later one conflicts.
+        return _error_response(request, 409, "conflict", "this conflicts with data saved at the same moment; reload and try again")
+
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception):
         log.exception("unhandled error on %s %s", request.method, request.url.path)
@@ -113,8 +125,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     from mne.audit import pages as audit_pages
     from mne.auth import pages as auth_pages
     from mne.indicators import routes as indicator_routes
+    from mne.indicators import pages as indicator_pages
+    from mne.projects import pages as project_pages
+    from mne.results import pages as result_pages
     from mne.projects import routes as project_routes
     from mne.results import routes as result_routes
+    from mne.progress import routes as progress_routes
+    from mne.progress import pages as progress_pages
     from mne.reference import routes as reference_routes
     from mne.reference import pages as reference_pages
     from mne.users import pages as user_pages
@@ -128,7 +145,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(project_routes.router)
     app.include_router(indicator_routes.router)
     app.include_router(result_routes.router)
+    app.include_router(progress_routes.router)
+    app.include_router(progress_pages.router)
     app.include_router(audit_pages.router)
+    app.include_router(project_pages.router)
+    app.include_router(indicator_pages.router)
+    app.include_router(result_pages.router)
 
     app.mount("/static", StaticFiles(packages=[("mne", "static")]), name="static")
 

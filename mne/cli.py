@@ -148,6 +148,24 @@ def db_downgrade(revision: Annotated[str, typer.Argument()]) -> None:
     typer.echo(f"database at {_safe_url()} is at revision {migrate.current_revision()}")
 
 
+@db_app.command("rebuild-summaries")
+@handled
+def db_rebuild_summaries() -> None:
+    """Recompute the precomputed progress of every indicator line (normally kept current on
+    every write; use after restoring a backup or repairing data by hand)."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from mne.db import get_engine
+    from mne.progress.snapshots import rebuild_all
+
+    with Progress(TextColumn("computing progress of lines"), BarColumn(), MofNCompleteColumn(),
+                  TimeElapsedColumn(), transient=False) as bar:
+        task = bar.add_task("lines", total=None)
+        with get_engine().begin() as conn:
+            lines = rebuild_all(conn, progress=lambda done, total: bar.update(task, completed=done, total=total))
+    typer.echo(f"progress summaries rebuilt for {lines} indicator lines")
+
+
 # --- seeding ----------------------------------------------------------------------------
 
 def _load_reference(quiet: bool = False) -> None:
@@ -167,14 +185,19 @@ def _seed_demo(scale: int, seed: int) -> None:
     from mne.db import get_engine
     from mne.demo.generator import seed_demo as run
 
-    with Progress(TextColumn("seeding demo projects"), BarColumn(), MofNCompleteColumn(),
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                   TimeElapsedColumn(), transient=False) as bar:
-        task = bar.add_task("demo", total=None)
+        task = bar.add_task("seeding demo projects", total=None)
+        summaries = bar.add_task("computing progress of lines", total=None, start=False)
 
         def progress(done: int, total: int) -> None:
             bar.update(task, completed=done, total=total)
 
-        report = run(get_engine(), scale=scale, seed=seed, progress=progress)
+        def summary_progress(done: int, total: int) -> None:
+            bar.start_task(summaries)
+            bar.update(summaries, completed=done, total=total)
+
+        report = run(get_engine(), scale=scale, seed=seed, progress=progress, summary_progress=summary_progress)
     typer.echo(f"demo data: {report.projects} projects, {report.indicators} indicators, "
                f"{report.lines} indicator lines, {report.results} results, {report.donors} donors")
 

@@ -46,13 +46,15 @@ class Filters:
 
         return urlencode({k: ",".join(v) for k, v in self.active.items()})
 
-    def line_clause(self, country_column) -> ColumnElement[bool]:
-        """A WHERE clause over `Indicator` + `Project` and a line's country column."""
+    def line_clause(self, country_column, priority_column=None) -> ColumnElement[bool]:
+        """A WHERE clause over `Indicator` + `Project` and a line's country column (and, when
+        given, a column holding the line's priority in place of `Indicator.priority_code`)."""
+        priority_column = Indicator.priority_code if priority_column is None else priority_column
         clauses: list[ColumnElement[bool]] = []
         if self.priority:
-            clauses.append(Indicator.priority_code.in_(self.priority))
+            clauses.append(priority_column.in_(self.priority))
         if self.pillar:
-            clauses.append(Indicator.priority_code.in_(
+            clauses.append(priority_column.in_(
                 select(Priority.code).where(Priority.pillar.in_(self.pillar)).scalar_subquery()))
         if self.country:
             clauses.append(country_column.in_(self.country))

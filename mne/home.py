@@ -1,4 +1,7 @@
-"""The landing page after sign-in: the strategy's priorities and the caller's scope."""
+"""The strategy page: its priorities, the countries by subregion and the reporting periods.
+
+Signed-in users land on the dashboard (``/``, in ``mne.progress.pages``), which links here.
+"""
 
 from __future__ import annotations
 
@@ -11,8 +14,8 @@ from mne.web import render
 router = APIRouter(include_in_schema=False)
 
 
-@router.get("/", name="home")
-def home(request: Request, session: SessionDep, principal: CurrentUser):
+@router.get("/strategy", name="strategy")
+def strategy(request: Request, session: SessionDep, principal: CurrentUser):
     countries = reference.countries(session)
     subregions = reference.subregions(session)
     names = {c.iso3: c for c in countries}

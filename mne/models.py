@@ -24,13 +24,19 @@ from mne.reference.models import (
     StandardIndicator,
     Subregion,
 )
+from mne.progress.models import LineSummary, ProjectSummary, RegionSummary
 from mne.results.models import Result
 from mne.users.models import ApiToken, LoginAttempt, User, UserCountry, UserDonor, UserSession
 
 __all__ = [
     "ApiToken", "AuditEvent", "Country", "Donor", "GcmObjective", "Indicator", "IndicatorTarget",
-    "LoginAttempt", "Marker", "Office", "Period", "PeriodTarget", "Priority", "Project",
+    "LineSummary", "LoginAttempt", "Marker", "Office", "Period", "PeriodTarget", "Priority", "Project",
+    "ProjectSummary", "RegionSummary",
     "ProjectCountry", "ProjectDonor", "ProjectGcm", "ProjectMarker", "ProjectPriority",
     "ProjectSdg", "Result", "SdgTarget", "StandardIndicator", "Subregion", "User", "UserCountry",
     "UserDonor", "UserSession", "metadata",
 ]
+
+# Registers the hooks that keep the progress summaries current on every write (after the
+# models above, which it imports).
+from mne.progress import snapshots as _progress_snapshots  # noqa: E402,F401

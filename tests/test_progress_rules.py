@@ -351,3 +351,36 @@ def test_property_larger_value_never_lowers_progress(agg, baseline, gap, values,
 def test_property_time_prorated_expected_in_unit_interval(start, length, as_of):
     ln = line(start=start, end=start + timedelta(days=length))
     assert 0.0 <= expected_progress(ln, q(as_of)) <= 1.0
+
+
+# --- Group bands (matrix cells) and one line's completeness -----------------------------------
+from mne.progress.rules import completeness_of, group_status  # noqa: E402
+
+
+@pytest.mark.parametrize("lines, due, with_data, share, want", [
+    (0, 0, 0, None, None),            # an empty cell has no band
+    (4, 0, 0, None, "not_started"),   # nothing due yet
+    (4, 3, 0, 0.0, "no_data"),        # due lines, none with data
+    (20, 20, 18, 0.85, "on_track"),   # 17 of 20 on track: exactly the line threshold
+    (20, 20, 18, 0.80, "at_risk"),
+    (10, 10, 10, 0.60, "at_risk"),    # the lower edge
+    (10, 10, 10, 0.59, "off_track"),
+])
+def test_group_status_bands_the_on_track_share(lines, due, with_data, share, want):
+    assert group_status(lines, due, with_data, share) == want
+
+
+@pytest.mark.parametrize("status, sent, want", [
+    (None, None, (True, False, False)),
+    ("draft", None, (True, False, False)),
+    ("submitted", datetime(2023, 1, 30, 23, 59), (True, True, True)),  # on the due date
+    ("approved", datetime(2023, 1, 31, 0, 1), (True, True, False)),    # a day late
+    ("returned", datetime(2023, 1, 2), (True, False, False)),
+])
+def test_completeness_of_one_line(status, sent, want):
+    cl = CompletenessLine(keys={}, project_start=date(2022, 1, 1), project_end=date(2023, 12, 31),
+                          result_status=status, submitted_at=sent)
+    assert completeness_of(cl, Q4) == want
+    outside = CompletenessLine(keys={}, project_start=date(2023, 1, 1), project_end=date(2023, 12, 31),
+                               result_status=status, submitted_at=sent)
+    assert completeness_of(outside, Q4) == (False, False, False)  # not active in 2022Q4

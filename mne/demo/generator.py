@@ -21,6 +21,7 @@ from sqlmodel import Session, select
 from mne.audit import service as audit
 from mne.demo import vocabulary as V
 from mne.demo.reporting import Quarter, line_results
+from mne.progress.snapshots import rebuild_all
 from mne.models import (
     Country, Donor, GcmObjective, Indicator, IndicatorTarget, Marker, Office, Period, PeriodTarget,
     Priority, Project, ProjectCountry, ProjectDonor, ProjectGcm, ProjectMarker, ProjectPriority,
@@ -79,8 +80,13 @@ def demo_users(seed: int = 1) -> list[tuple[str, str, str, list[str], list[str]]
 
 
 def seed_demo(engine: Engine, *, scale: int = 1, seed: int = 1,
-              progress: Callable[[int, int], None] | None = None) -> DemoReport:
-    """Fill the database with demo projects, indicators and results; refuse a non-demo database."""
+              progress: Callable[[int, int], None] | None = None,
+              summary_progress: Callable[[int, int], None] | None = None) -> DemoReport:
+    """Fill the database with demo projects, indicators and results; refuse a non-demo database.
+
+    The progress summaries are then computed in bulk in the same transaction
+    (``summary_progress`` reports lines done of all).
+    """
     if scale < 1:
         raise ValueError("scale must be 1 or more")
     with engine.begin() as conn:
@@ -107,6 +113,7 @@ def seed_demo(engine: Engine, *, scale: int = 1, seed: int = 1,
                          entity_id=f"seed={seed},scale={scale}",
                          after={t.__tablename__: c for t, c in counts.items()})
             session.flush()
+            rebuild_all(conn, progress=summary_progress)
     return DemoReport(projects=counts[Project], indicators=counts[Indicator],
                       lines=counts[IndicatorTarget], results=counts[Result], donors=len(V.DONORS),
                       users=report_users)

@@ -13,6 +13,7 @@ from mne.base import Aggregation, Direction, Measure, utcnow
 from mne.errors import Forbidden, Invalid, NotFound
 from mne.indicators.models import Indicator, IndicatorTarget, PeriodTarget
 from mne.indicators.schemas import IndicatorCreate, IndicatorRead, IndicatorUpdate, LineTarget, PeriodTargetIn
+from mne.progress import snapshots
 from mne.projects.models import Project, ProjectCountry, ProjectPriority
 from mne.reference.models import Period, StandardIndicator
 from mne.results.models import Result
@@ -163,6 +164,7 @@ def create(session: Session, principal: Principal, project: Project, body: Indic
     result = read(session, indicator)
     audit.record(session, actor_id=principal.id, action="indicator.create", entity="indicator",
                  entity_id=indicator.id, after=result.model_dump(mode="json"))
+    snapshots.refresh_indicator(session, indicator.id)
     return result
 
 
@@ -198,4 +200,5 @@ def update(session: Session, principal: Principal, indicator: Indicator, project
     after = read(session, indicator)
     audit.record(session, actor_id=principal.id, action="indicator.update", entity="indicator",
                  entity_id=indicator.id, before=before.model_dump(mode="json"), after=after.model_dump(mode="json"))
+    snapshots.refresh_indicator(session, indicator.id)
     return after

@@ -257,6 +257,20 @@ class CompletenessLine:
         object.__setattr__(self, "keys", _freeze_keys(self.keys))
 
 
+def completeness_of(cl: CompletenessLine, period: PeriodInfo) -> tuple[bool, bool, bool]:
+    """One line's (expected, reported, on_time) for ``period``; ``completeness`` adds them up.
+
+    Expected when its project is active during the period; reported with a submitted or
+    approved result; on time when that was submitted no later than the due date.
+    """
+    active = cl.project_start <= period.end and cl.project_end >= period.start
+    reported = active and cl.result_status in ("submitted", "approved")
+    sent = cl.submitted_at
+    sent_on = sent.date() if isinstance(sent, datetime) else sent
+    on_time = reported and sent_on is not None and sent_on <= period.due_date
+    return active, reported, on_time
+
+
 @dataclass
 class CompletenessGroup:
     """Reporting completeness of one group; rates are None when nothing was expected."""
@@ -277,11 +291,7 @@ def completeness(lines: Iterable[CompletenessLine], period: PeriodInfo,
     """
     tallies: dict[GroupKey, list[int]] = {}
     for cl in lines:
-        active = cl.project_start <= period.end and cl.project_end >= period.start
-        reported = active and cl.result_status in ("submitted", "approved")
-        sent = cl.submitted_at
-        sent_on = sent.date() if isinstance(sent, datetime) else sent
-        on_time = reported and sent_on is not None and sent_on <= period.due_date
+        active, reported, on_time = completeness_of(cl, period)
         for key in _group_keys(cl.keys, by):
             t = tallies.setdefault(key, [0, 0, 0])
             t[0] += active
@@ -289,3 +299,23 @@ def completeness(lines: Iterable[CompletenessLine], period: PeriodInfo,
             t[2] += on_time
     return [CompletenessGroup(k, e, r, o, r / e if e else None, o / e if e else None)
             for k, (e, r, o) in sorted(tallies.items())]
+
+
+def group_status(lines: int, due: int, with_data: int, on_track_share: float | None) -> str | None:
+    """The band of a group (a matrix cell), by the share of its due lines that are on track.
+
+    The line thresholds apply to the share: at least 85 % on track is ``on_track``, from 60 %
+    ``at_risk``, below ``off_track``. A group with nothing due is ``not_started``; one whose
+    due lines have no data at all ``no_data``; an empty group has no band (None).
+    """
+    if lines == 0:
+        return None
+    if due == 0 or on_track_share is None:
+        return "not_started"
+    if with_data == 0:
+        return "no_data"
+    if on_track_share >= ON_TRACK_MIN - _EPS:
+        return "on_track"
+    if on_track_share >= AT_RISK_MIN - _EPS:
+        return "at_risk"
+    return "off_track"

@@ -15,6 +15,7 @@ from mne.base import utcnow
 from mne.errors import Forbidden, Invalid
 from mne.filters import Filters
 from mne.indicators.models import Indicator, IndicatorTarget
+from mne.progress import snapshots
 from mne.projects.models import (
     Project,
     ProjectCountry,
@@ -202,6 +203,8 @@ def update(session: Session, principal: Principal, project: Project, body: Proje
     after = read(session, project)
     audit.record(session, actor_id=principal.id, action="project.update", entity="project",
                  entity_id=project.id, before=_snapshot(before), after=_snapshot(after))
+    if (before.start_date, before.end_date) != (after.start_date, after.end_date):
+        snapshots.refresh_project(session, project.id)  # expected progress follows the dates
     return after
 
 

@@ -1,0 +1,497 @@
+"""Progress figures for the API, the pages and the exports: one computation, many renderings.
+
+Per-line figures come from ``line_summary`` (written by ``snapshots`` with the pure rules).
+Roll-ups, completeness and trends are SQL sums of its precomputed sums: ``region_summary``
+when the question involves priorities, pillars, subregions and countries only (what the
+dashboard asks), else ``project_summary`` joined to the project tags and scope asked for;
+the groups are then assembled here. Nothing here decides a status.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+
+from sqlalchemy import Table, event, func, select
+from sqlalchemy.orm import Session as OrmSession
+from sqlalchemy.sql import ColumnElement
+from sqlmodel import Session
+
+from mne.auth import scope
+from mne.auth.principal import Principal
+from mne.base import Role
+from mne.errors import Invalid, NotFound
+from mne.filters import Filters
+from mne.indicators.models import Indicator
+from mne.progress import snapshots
+from mne.progress.models import LineSummary, ProjectSummary, RegionSummary
+from mne.progress.rules import STATUSES, LineProgress, PeriodInfo, evaluate_line, group_status
+from mne.projects.models import Project, ProjectDonor, ProjectGcm, ProjectMarker, ProjectSdg
+from mne.reference.models import Country, Donor, GcmObjective, Marker, Priority, SdgTarget, StandardIndicator, Subregion
+
+DIMENSIONS = ("priority", "pillar", "subregion", "country", "donor", "project", "sdg", "gcm", "marker")
+# Dimensions that follow from a line's priority and country alone: summary_cell answers them.
+CELL_DIMENSIONS = frozenset({"priority", "pillar", "subregion", "country"})
+TAG_TABLES = {"donor": (ProjectDonor, ProjectDonor.donor_code), "sdg": (ProjectSdg, ProjectSdg.sdg_code),
+              "gcm": (ProjectGcm, ProjectGcm.gcm_number), "marker": (ProjectMarker, ProjectMarker.marker_code)}
+LS: Table = LineSummary.__table__
+REGION: Table = RegionSummary.__table__
+PROJECT: Table = ProjectSummary.__table__
+
+
+# --- parsing ------------------------------------------------------------------------------
+
+def parse_by(value: str | None, *, default: str = "priority") -> tuple[str, ...]:
+    """One dimension, or two different ones crossed (``priority,subregion``)."""
+    raw = default if value is None or not value.strip() else value
+    parts = tuple(p.strip().lower() for p in raw.split(","))
+    unknown = [p for p in parts if p not in DIMENSIONS]
+    if unknown or not 1 <= len(parts) <= 2 or len(set(parts)) != len(parts):
+        raise Invalid.field("by", f"{raw!r} is not a grouping: use one of {', '.join(DIMENSIONS)}, "
+                                  "or two different ones separated by a comma (e.g. priority,subregion)")
+    return parts
+
+
+def check_filters(filters: Filters) -> Filters:
+    """Codes never hold control characters (PostgreSQL cannot even compare a NUL): 422."""
+    for name, values in filters.active.items():
+        if any(ch < " " for value in values for ch in value):
+            raise Invalid.field(name, "contains a control character")
+    return filters
+
+
+def all_periods(session: Session) -> list[PeriodInfo]:
+    return snapshots.periods(session.connection())
+
+
+def default_period(periods: Sequence[PeriodInfo], today: date | None = None) -> PeriodInfo | None:
+    """The latest period that has ended by today (the first one if none has yet)."""
+    today = today or date.today()
+    ended = [p for p in periods if p.end < today]
+    return ended[-1] if ended else (periods[0] if periods else None)
+
+
+def resolve_periods(session: Session, value: str | None, *, field: str) -> list[PeriodInfo]:
+    """``YYYYQn``, ``YYYYSn`` or ``YYYY`` to the quarters it covers (default: the latest ended)."""
+    periods = all_periods(session)
+    if value is None or not value.strip():
+        chosen = default_period(periods)
+        if chosen is None:
+            raise Invalid.field(field, "there are no reporting periods yet")
+        return [chosen]
+    code = value.strip().upper()
+    if re.fullmatch(r"\d{4}Q[1-4]", code):
+        matched = [p for p in periods if p.code == code]
+    elif m := re.fullmatch(r"(\d{4})S([12])", code):
+        quarters = {m[1] + q for q in (("Q1", "Q2") if m[2] == "1" else ("Q3", "Q4"))}
+        matched = [p for p in periods if p.code in quarters]
+    elif re.fullmatch(r"\d{4}", code):
+        matched = [p for p in periods if p.code.startswith(code)]
+    else:
+        raise Invalid.field(field, f"{value!r} is not a period: write YYYYQn (e.g. 2022Q4), YYYYSn or YYYY")
+    if not matched:
+        raise Invalid.field(field, f"no reporting period matches {value!r}")
+    return matched
+
+
+def resolve_as_of(session: Session, value: str | None) -> PeriodInfo:
+    """The as-of period: a quarter, or the last quarter of a half year or year."""
+    return resolve_periods(session, value, field="as_of")[-1]
+
+
+# --- adding up ----------------------------------------------------------------------------
+
+@dataclass
+class Tally:
+    """Sums of a group's lines; every figure the API and pages show derives from these."""
+    lines: int = 0
+    due: int = 0
+    counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(STATUSES, 0))
+    achieved: int = 0
+    with_data: int = 0
+    progress_sum: float = 0.0
+    standard: dict[str, list[float]] = field(default_factory=dict)  # code -> [actual, target]
+    expected_lines: int = 0
+    reported: int = 0
+    on_time: int = 0
+
+    def add(self, row, pending: bool) -> None:
+        m = row._mapping
+        suffix = "_pending" if pending else ""
+        if "lines" not in m:  # standard-indicator sums only (lines read apart from their sums)
+            sums = self.standard.setdefault(m["standard_code"], [0.0, 0.0])
+            sums[0] += m["actual" + suffix]
+            sums[1] += m["target_sum"]
+            return
+        get = m.get  # a trend reads fewer sums than a roll-up: the others stay 0
+        self.lines += m["lines"]
+        self.due += m["due"]
+        counts = self.counts
+        for s in STATUSES:
+            counts[s] += get(s + suffix, 0)
+        self.achieved += get("achieved" + suffix, 0)
+        self.with_data += m["with_data" + suffix]
+        self.progress_sum += m["progress_sum" + suffix]
+        code = get("standard_code")
+        if code:
+            sums = self.standard.setdefault(code, [0.0, 0.0])
+            sums[0] += m["actual_sum" + suffix]
+            sums[1] += m["target_sum"]
+        self.expected_lines += get("active", 0)
+        self.reported += get("reported", 0)
+        self.on_time += get("on_time", 0)
+
+    @property
+    def mean_progress(self) -> float | None:
+        return self.progress_sum / self.with_data if self.with_data else None
+
+    @property
+    def on_track_share(self) -> float | None:
+        return self.counts["on_track"] / self.due if self.due else None
+
+    @property
+    def band(self) -> str | None:
+        return group_status(self.lines, self.due, self.with_data, self.on_track_share)
+
+    @property
+    def rate(self) -> float | None:
+        return self.reported / self.expected_lines if self.expected_lines else None
+
+    @property
+    def on_time_rate(self) -> float | None:
+        return self.on_time / self.expected_lines if self.expected_lines else None
+
+    def standard_indicators(self) -> list[tuple[str, float, float]]:
+        return [(code, a, t) for code, (a, t) in sorted(self.standard.items())]
+
+
+@dataclass
+class Group:
+    """A roll-up group: ``key`` is a code, or a tuple of two codes for a crossed ``by``."""
+    key: str | tuple[str, ...]
+    label: str
+    tally: Tally
+
+
+class Lookups:
+    """Reference names and mappings, read once per request."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self.priorities = {p.code: p for p in session.execute(select(Priority).order_by(Priority.position)).scalars()}
+        self.pillar_of = {code: p.pillar for code, p in self.priorities.items()}
+        self.countries = {c.iso3: c for c in session.execute(select(Country).order_by(Country.position)).scalars()}
+        self.subregion_of = {iso: c.subregion_code for iso, c in self.countries.items()}
+        self.subregions = {s.code: s for s in session.execute(select(Subregion).order_by(Subregion.position)).scalars()}
+
+    def names(self, dim: str, codes: Iterable[str]) -> dict[str, str]:
+        codes = sorted(set(codes))
+        if dim == "priority":
+            return {c: f"{c} · {self.priorities[c].title}" if c in self.priorities else c for c in codes}
+        if dim == "pillar":
+            return {c: c for c in codes}
+        if dim == "subregion":
+            return {c: self.subregions[c].name if c in self.subregions else c for c in codes}
+        if dim == "country":
+            return {c: self.countries[c].name if c in self.countries else c for c in codes}
+        column, key = {
+            "donor": (Donor.name, Donor.code), "project": (Project.title, Project.code),
+            "sdg": (SdgTarget.title, SdgTarget.code), "marker": (Marker.name, Marker.code),
+            "gcm": (GcmObjective.title, GcmObjective.number),
+        }[dim]
+        wanted = [int(c) for c in codes if c.isdigit()] if dim == "gcm" else codes
+        found = {str(k): n for k, n in self.session.execute(select(key, column).where(key.in_(wanted)))} if wanted else {}
+        return {c: found.get(c, c) for c in codes}
+
+    def standard_statements(self) -> dict[str, str]:
+        return dict(self.session.execute(select(StandardIndicator.code, StandardIndicator.statement)).all())
+
+
+_LOOKUPS = "mne.progress.lookups"
+
+
+def cached_lookups(session: Session) -> Lookups:
+    """The reference lookups of this transaction (one request): read once, shared by its parts."""
+    found = session.info.get(_LOOKUPS)
+    if found is None:
+        found = session.info[_LOOKUPS] = Lookups(session)
+    return found
+
+
+@event.listens_for(OrmSession, "after_transaction_end")
+def _forget_lookups(session: OrmSession, transaction) -> None:
+    if transaction.parent is None:  # the next transaction may see other reference data
+        session.info.pop(_LOOKUPS, None)
+
+
+def _uses_regions(principal: Principal, filters: Filters, dims: Iterable[str]) -> bool:
+    """Whether region_summary can answer: no project-level filter, grouping or scope."""
+    project_level = filters.donor or filters.project or filters.marker or filters.sdg or filters.gcm
+    scoped_by_country = principal.region_wide or principal.role == Role.country_officer
+    return scoped_by_country and not project_level and set(dims) <= CELL_DIMENSIONS
+
+
+def _country_clause(column, principal: Principal) -> list[ColumnElement[bool]]:
+    """An officer sees the lines of its own countries only (of projects it may read)."""
+    if principal.role == Role.country_officer:
+        return [column.in_(sorted(principal.countries))]
+    return []
+
+
+def _line_level(filters: Filters, table: Table, principal: Principal) -> list[ColumnElement[bool]]:
+    """Filters on a line's own priority and country, and an officer's countries."""
+    own = Filters(priority=filters.priority, pillar=filters.pillar, subregion=filters.subregion,
+                  country=filters.country)
+    return [own.line_clause(table.c.country_iso3, table.c.priority_code), *_country_clause(table.c.country_iso3, principal)]
+
+
+def _project_clause(column, principal: Principal, filters: Filters) -> list[ColumnElement[bool]]:
+    """The projects the caller may read that match the project-level filters (none to check
+    for a region-wide caller without such filters: every project)."""
+    tags = Filters(donor=filters.donor, project=filters.project, marker=filters.marker, sdg=filters.sdg,
+                   gcm=filters.gcm)
+    if principal.region_wide and not tags.active:
+        return []
+    return [column.in_(select(Project.id).where(scope.visible_projects(principal), tags.line_clause(Project.id)))]
+
+
+def _base_columns(dims: Iterable[str]) -> tuple[bool, bool]:
+    """Whether a grouping needs the line's priority and its country (pillar and subregion
+    follow from them, looked up in Python so an edited subregion mapping applies at once)."""
+    dims = set(dims)
+    return bool(dims & {"priority", "pillar"}), bool(dims & {"subregion", "country"})
+
+
+# What a trend point shows (mean progress, on-track share, lines): fewer sums, faster.
+TREND_VALUES = ("lines", "due", "on_track", "on_track_pending", "with_data", "with_data_pending",
+                "progress_sum", "progress_sum_pending")
+
+
+def _rows(session: Session, principal: Principal, filters: Filters, period_codes: Sequence[str],
+          dims: Sequence[str] = (), *, per_period: bool = False, standard: bool = False,
+          values: Sequence[str] = snapshots.CELL_VALUES) -> list:
+    """Sums in scope grouped by (period?, priority?, country?, standard indicator?, other dims)."""
+    snapshots.settle(session)
+    by_priority, by_country = _base_columns(dims)
+    regions = _uses_regions(principal, filters, dims)
+    table = REGION if regions else PROJECT
+
+    def keys_of(t: Table, with_standard: bool) -> list:
+        keys = [t.c.period_code] if per_period else []
+        keys += [t.c.priority_code] if by_priority else []
+        keys += [t.c.country_iso3] if by_country else []
+        return keys + ([t.c.standard_code] if with_standard else [])
+
+    def grouped(query, keys):
+        return session.execute(query.group_by(*keys) if keys else query).all()
+
+    periods = list(period_codes)
+    if regions:
+        keys = keys_of(REGION, standard)
+        sums = [func.sum(REGION.c[name]).label(name) for name in values]
+        return grouped(select(*keys, *sums).where(REGION.c.period_code.in_(periods),
+                                                  *_line_level(filters, REGION, principal)), keys)
+
+    def by_project(t: Table, aggregates: list, with_standard: bool) -> list:
+        keys, source = keys_of(t, with_standard), t
+        for dim in dims:
+            if dim == "project":
+                source = source.join(Project.__table__, Project.id == t.c.project_id)
+                keys.append(Project.code.label("project"))
+            elif dim in TAG_TABLES:
+                tag, column = TAG_TABLES[dim]
+                source = source.join(tag, tag.project_id == t.c.project_id)
+                keys.append(column.label(dim))
+        conditions = [t.c.period_code.in_(periods), *_project_clause(t.c.project_id, principal, filters),
+                      *_line_level(filters, t, principal)]
+        if with_standard:
+            conditions.append(t.c.standard_code != "")
+        return grouped(select(*keys, *aggregates).select_from(source).where(*conditions), keys)
+
+    rows = by_project(PROJECT, [func.sum(PROJECT.c[n]).label(n) for n in values], False)
+    if standard:  # project sums hold no standard indicator: read those lines themselves
+        rows += by_project(LS, [func.coalesce(func.sum(LS.c[n]), 0.0).label(n) for n in
+                                ("actual", "actual_pending")] + [func.sum(LS.c.target).label("target_sum")], True)
+    return rows
+
+
+def _key_of(row, dim: str, lookups: Lookups) -> str:
+    if dim == "priority":
+        return row.priority_code
+    if dim == "pillar":
+        return lookups.pillar_of.get(row.priority_code, "")
+    if dim == "country":
+        return row.country_iso3
+    if dim == "subregion":
+        return lookups.subregion_of.get(row.country_iso3, "")
+    return str(row._mapping[dim])
+
+
+def _group(rows, by: Sequence[str], lookups: Lookups, pending: bool) -> list[Group]:
+    tallies: dict[str | tuple[str, ...], Tally] = {}
+    for row in rows:
+        parts = tuple(_key_of(row, dim, lookups) for dim in by)
+        key = parts[0] if len(by) == 1 else parts
+        tallies.setdefault(key, Tally()).add(row, pending)
+    names = [lookups.names(dim, {(k if len(by) == 1 else k[i]) for k in tallies}) for i, dim in enumerate(by)]
+
+    def label(key) -> str:
+        parts = (key,) if len(by) == 1 else key
+        return " × ".join(names[i][p] for i, p in enumerate(parts))
+
+    return [Group(key, label(key), tallies[key]) for key in sorted(tallies)]
+
+
+# --- the questions ------------------------------------------------------------------------
+
+def rollup(session: Session, principal: Principal, by: Sequence[str], filters: Filters, as_of: PeriodInfo,
+           include_pending: bool = False, lookups: Lookups | None = None) -> list[Group]:
+    """SPEC §5 roll-up of the caller's lines as of a period, by one dimension or two."""
+    rows = _rows(session, principal, filters, [as_of.code], by, standard=True)
+    return _group(rows, by, lookups or cached_lookups(session), include_pending)
+
+
+def completeness(session: Session, principal: Principal, by: Sequence[str], periods: Sequence[PeriodInfo],
+                 filters: Filters, lookups: Lookups | None = None) -> list[Group]:
+    """Reporting completeness for a period (or the quarters of a half year or year, added up)."""
+    rows = _rows(session, principal, filters, [p.code for p in periods], by)
+    return _group(rows, by, lookups or cached_lookups(session), False)
+
+
+@dataclass
+class TrendPoint:
+    period: str
+    tally: Tally
+
+
+def trend(session: Session, principal: Principal, filters: Filters, until: PeriodInfo,
+          include_pending: bool = False) -> list[TrendPoint]:
+    """Mean progress and on-track share as of each period up to ``until``."""
+    codes = [p.code for p in all_periods(session) if p.end <= until.end]
+    points = {code: Tally() for code in codes}
+    for row in _rows(session, principal, filters, codes, per_period=True, values=TREND_VALUES):
+        points[row.period_code].add(row, include_pending)
+    return [TrendPoint(code, points[code]) for code in codes]
+
+
+@dataclass
+class LineRow:
+    """One indicator line as of a period, as the API and the line lists show it."""
+    indicator_id: int
+    indicator_code: str
+    statement: str
+    project_code: str
+    project_title: str
+    country: str
+    priority: str
+    standard_indicator: str | None
+    baseline: float
+    target: float
+    actual: float | None
+    progress: float | None
+    expected: float
+    status: str
+    achieved: bool
+
+
+def indicator_lines(session: Session, principal: Principal, filters: Filters, as_of: PeriodInfo,
+                    include_pending: bool = False, *, status: Sequence[str] = (), limit: int | None = None,
+                    offset: int = 0, standard: str | None = None) -> tuple[list[LineRow], int]:
+    """The caller's indicator lines as of a period (and how many there are in all)."""
+    snapshots.settle(session)
+    suffix = "_pending" if include_pending else ""
+    i = Indicator.__table__.c
+    conditions = [LS.c.period_code == as_of.code, *_project_clause(LS.c.project_id, principal, filters),
+                  *_line_level(filters, LS, principal)]
+    if status:
+        unknown = [s for s in status if s not in STATUSES]
+        if unknown:
+            raise Invalid.field("status", f"unknown status {', '.join(unknown)}; one of {', '.join(STATUSES)}")
+        conditions.append(LS.c["status" + suffix].in_(list(status)))
+    if standard:
+        conditions.append(LS.c.standard_code == standard)
+    source = LS.join(Indicator.__table__, i.id == LS.c.indicator_id).join(Project.__table__, Project.id == LS.c.project_id)
+    query = (select(LS.c.indicator_id, i.code, i.statement, Project.code, Project.title, LS.c.country_iso3,
+                    LS.c.priority_code, LS.c.standard_code, LS.c.baseline, LS.c.target, LS.c["actual" + suffix],
+                    LS.c["progress" + suffix], LS.c.expected, LS.c["status" + suffix], LS.c["achieved" + suffix])
+             .select_from(source).where(*conditions)
+             .order_by(Project.code, i.position, i.code, LS.c.country_iso3))
+    if limit is not None:
+        total = session.execute(select(func.count()).select_from(LS).where(*conditions)).scalar_one()
+        query = query.limit(limit).offset(offset)
+    rows = [LineRow(iid, code, statement, pcode, ptitle, country, priority, standard or None, baseline, target,
+                    actual, progress, expected, status_, bool(achieved))
+            for (iid, code, statement, pcode, ptitle, country, priority, standard, baseline, target, actual,
+                 progress, expected, status_, achieved) in session.execute(query)]
+    return rows, (len(rows) if limit is None else total)
+
+
+@dataclass
+class LineDetail:
+    """One line explained: the figures as of the period and as of every period of the project."""
+    evaluated: LineProgress
+    history: list[tuple[PeriodInfo, LineProgress]]  # as of each period of the project
+    indicator: Indicator
+    project: Project
+    statement: str
+    project_id: int
+
+
+def line_detail(session: Session, principal: Principal, indicator_id: int, country: str, as_of: PeriodInfo,
+                include_pending: bool = False) -> LineDetail:
+    """Evaluate one line with the rules directly: what was counted, what was not, and why."""
+    country = country.upper()
+    indicator = session.get(Indicator, indicator_id)
+    if indicator is None:
+        raise NotFound(f"no indicator with id {indicator_id}")
+    scope.ensure_can_read_line(session, principal, indicator.project_id, country)
+    periods = all_periods(session)
+    loaded = snapshots.load_lines(session.connection(), [indicator_id], periods,
+                                  countries={(indicator_id, country)}, with_keys=True)
+    if not loaded:
+        raise NotFound(f"indicator {indicator.code} has no line in {country}")
+    line = loaded[0].line
+    project = session.get(Project, indicator.project_id)
+    shown = [p for p in periods if p.end >= project.start_date and p.start <= project.end_date] or periods
+    return LineDetail(
+        evaluated=evaluate_line(line, as_of, include_pending),
+        history=[(p, evaluate_line(line, p, include_pending)) for p in shown],
+        indicator=indicator, project=project, statement=indicator.statement, project_id=project.id,
+    )
+
+
+@dataclass
+class Dashboard:
+    """Everything the regional dashboard shows, computed once from one slice and one trend."""
+    as_of: PeriodInfo
+    include_pending: bool
+    overall: Tally
+    priorities: list[Group]  # every priority, empty ones too
+    matrix: dict[tuple[str, str], Tally]  # (priority, subregion)
+    subregions: list[str]
+    countries: list[Group]  # completeness and figures per country, for the as-of period
+    standard: list[tuple[str, str, float, float]]  # (code, statement, actual, target)
+    trend: list[TrendPoint]
+    lookups: Lookups
+
+
+def dashboard(session: Session, principal: Principal, filters: Filters, as_of: PeriodInfo,
+              include_pending: bool = False) -> Dashboard:
+    lookups = cached_lookups(session)
+    rows = _rows(session, principal, filters, [as_of.code], ("priority", "country"), standard=True)
+    overall = Tally()
+    for row in rows:
+        overall.add(row, include_pending)
+    by_priority = {g.key: g for g in _group(rows, ("priority",), lookups, include_pending)}
+    priorities = [by_priority.get(code) or Group(code, lookups.names("priority", [code])[code], Tally())
+                  for code in lookups.priorities]
+    matrix = {g.key: g.tally for g in _group(rows, ("priority", "subregion"), lookups, include_pending)}
+    countries = sorted(_group(rows, ("country",), lookups, include_pending),
+                       key=lambda g: lookups.countries[g.key].position if g.key in lookups.countries else 999)
+    statements = lookups.standard_statements()
+    standard = [(code, statements.get(code, code), a, t) for code, a, t in overall.standard_indicators()]
+    return Dashboard(as_of=as_of, include_pending=include_pending, overall=overall, priorities=priorities,
+                     matrix=matrix, subregions=list(lookups.subregions), countries=countries, standard=standard,
+                     trend=trend(session, principal, filters, as_of, include_pending), lookups=lookups)

@@ -1,0 +1,504 @@
+"""Keeping the precomputed progress (``line_summary`` and its sums) equal to the rules.
+
+Every figure stored here comes from ``rules.evaluate_line`` and ``rules.completeness_of``;
+SQL only adds them up. The tables are refreshed in the transaction that changes what they
+derive from, so the next read sees an approval at once:
+
+- the write services call ``refresh_lines`` / ``refresh_indicator`` / ``refresh_project``
+  right after their change: the line rows are rewritten there and then;
+- the sums those lines fall in (``region_summary`` and ``project_summary`` rows, "cells")
+  are marked and added up again once, just before the transaction commits (``settle``, a
+  ``before_commit`` hook; the read functions of ``service`` call it too), so a bulk submit
+  adds up each cell once, in a fixed order;
+- as a safety net, ORM writes of results, targets, indicators, project dates and periods
+  that bypass the services are noticed at flush and refreshed by ``settle`` as well.
+
+On PostgreSQL two transactions refreshing the same line or cell queue behind row and
+advisory locks and then read what the other committed, so the last writer's sums are right.
+``rebuild_all`` recomputes everything in bulk (the demo loader, ``mne db rebuild-summaries``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+
+from sqlalchemy import Table, case, delete, event, func, insert, select, true, tuple_
+from sqlalchemy.engine import Connection
+from sqlalchemy.orm import Session
+
+from mne.indicators.models import Indicator, IndicatorTarget, PeriodTarget
+from mne.progress.models import LineSummary, ProjectSummary, RegionSummary
+from mne.progress.rules import (
+    CompletenessLine,
+    Line,
+    LineResult,
+    PeriodInfo,
+    completeness_of,
+    evaluate_line,
+)
+from mne.projects.models import (
+    Project,
+    ProjectDonor,
+    ProjectGcm,
+    ProjectMarker,
+    ProjectSdg,
+)
+from mne.reference.models import Country, Period, Priority
+from mne.results.models import Result
+
+LS: Table = LineSummary.__table__
+REGION: Table = RegionSummary.__table__
+PROJECT: Table = ProjectSummary.__table__
+REGION_KEY = ("period_code", "priority_code", "country_iso3", "standard_code")
+PROJECT_KEY = ("project_id", "period_code", "priority_code", "country_iso3")
+# Indicators loaded per round trip when computing many lines (bounded memory, short IN lists).
+CHUNK = 1000
+BATCH_ROWS = 10_000
+_STATE = "mne.progress.dirty"
+_STATUSES = ("on_track", "at_risk", "off_track", "no_data", "not_started")
+
+
+# --- loading lines ---------------------------------------------------------------------
+
+def periods(conn: Connection) -> list[PeriodInfo]:
+    """Every reporting period, oldest first."""
+    p = Period.__table__.c
+    return [PeriodInfo(code, start, end, due) for code, start, end, due in conn.execute(
+        select(p.code, p.start_date, p.end_date, p.due_date).order_by(p.end_date, p.code))]
+
+
+@dataclass(frozen=True)
+class LoadedLine:
+    """A line as the rules see it, with the ids the summaries are keyed by."""
+    line: Line
+    project_id: int
+    priority_code: str
+    standard_code: str
+
+
+def _tag_keys(conn: Connection, project_ids: set[int]) -> dict[int, dict[str, list[str]]]:
+    keys: dict[int, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
+    if not project_ids:
+        return keys
+    ids = sorted(project_ids)
+    for dim, table, column in (("donor", ProjectDonor, ProjectDonor.donor_code),
+                               ("sdg", ProjectSdg, ProjectSdg.sdg_code),
+                               ("gcm", ProjectGcm, ProjectGcm.gcm_number),
+                               ("marker", ProjectMarker, ProjectMarker.marker_code)):
+        for start in range(0, len(ids), CHUNK):
+            for pid, code in conn.execute(select(table.project_id, column)
+                                          .where(table.project_id.in_(ids[start:start + CHUNK]))
+                                          .order_by(table.project_id, column)):
+                keys[pid][dim].append(str(code))
+    return keys
+
+
+def load_lines(conn: Connection, indicator_ids: Iterable[int], all_periods: Sequence[PeriodInfo],
+               *, countries: set[tuple[int, str]] | None = None, with_keys: bool = False) -> list[LoadedLine]:
+    """The lines of these indicators (only ``countries`` pairs when given), with their results
+    and period targets. ``with_keys`` adds every roll-up dimension to ``Line.keys``."""
+    ids = sorted(set(indicator_ids))
+    by_code = {p.code: p for p in all_periods}
+    out: list[LoadedLine] = []
+    for start in range(0, len(ids), CHUNK):
+        chunk = ids[start:start + CHUNK]
+        results: dict[tuple[int, str], list[LineResult]] = defaultdict(list)
+        r = Result.__table__.c
+        for iid, country, period, value, status, submitted_at, rid in conn.execute(
+                select(r.indicator_id, r.country_iso3, r.period_code, r.value, r.status, r.submitted_at, r.id)
+                .where(r.indicator_id.in_(chunk))):
+            results[(iid, country)].append(LineResult(by_code[period], float(value), status, submitted_at, rid))
+        targets: dict[tuple[int, str], list[tuple[PeriodInfo, float]]] = defaultdict(list)
+        pt = PeriodTarget.__table__.c
+        for iid, country, period, target in conn.execute(
+                select(pt.indicator_id, pt.country_iso3, pt.period_code, pt.target).where(pt.indicator_id.in_(chunk))):
+            targets[(iid, country)].append((by_code[period], float(target)))
+        t, i, p = IndicatorTarget.__table__.c, Indicator.__table__.c, Project.__table__.c
+        rows = conn.execute(
+            select(t.indicator_id, t.country_iso3, t.baseline, t.target, i.code, i.aggregation, i.direction,
+                   i.priority_code, i.standard_indicator_code, i.project_id, p.code, p.start_date, p.end_date)
+            .join(Indicator.__table__, i.id == t.indicator_id).join(Project.__table__, p.id == i.project_id)
+            .where(t.indicator_id.in_(chunk)).order_by(t.indicator_id, t.country_iso3)).all()
+        if countries is not None:
+            rows = [row for row in rows if (row[0], row[1]) in countries]
+        extra: dict[int, dict[str, list[str]]] = {}
+        pillars: dict[str, str] = {}
+        subregions: dict[str, str] = {}
+        if with_keys:
+            extra = _tag_keys(conn, {row[9] for row in rows})
+            pillars = dict(conn.execute(select(Priority.code, Priority.pillar)).all())
+            subregions = dict(conn.execute(select(Country.iso3, Country.subregion_code)).all())
+        for (iid, country, baseline, target, code, aggregation, direction, priority, standard, pid, pcode,
+             pstart, pend) in rows:
+            keys: dict[str, list[str] | str] = {"priority": priority, "country": country, "project": pcode}
+            if with_keys:
+                keys.update(pillar=pillars.get(priority, ""), subregion=subregions.get(country, ""),
+                            **{dim: extra[pid][dim] for dim in ("donor", "sdg", "gcm", "marker")})
+            line = Line(
+                indicator_id=iid, indicator_code=code, project_code=pcode, country=country,
+                aggregation=aggregation, direction=direction, baseline=float(baseline), target=float(target),
+                project_start=pstart, project_end=pend, results=tuple(results.get((iid, country), ())),
+                period_targets=tuple(targets.get((iid, country), ())), standard_indicator=standard, keys=keys,
+            )
+            out.append(LoadedLine(line, pid, priority, standard or ""))
+    return out
+
+
+# --- computing rows ---------------------------------------------------------------------
+
+def summary_rows(loaded: LoadedLine, all_periods: Sequence[PeriodInfo]) -> Iterator[dict]:
+    """The ``line_summary`` rows of one line, one per period, straight from the rules."""
+    line = loaded.line
+    # Including pending results changes nothing when none is submitted: evaluate once.
+    has_pending = any(r.status == "submitted" for r in line.results)
+    by_period = {r.period.code: r for r in line.results}
+    for period in all_periods:
+        approved = evaluate_line(line, period)
+        pending = evaluate_line(line, period, include_pending=True) if has_pending else approved
+        own = by_period.get(period.code)
+        active, reported, on_time = completeness_of(CompletenessLine(
+            keys={}, project_start=line.project_start, project_end=line.project_end,
+            result_status=own.status if own else None, submitted_at=own.submitted_at if own else None), period)
+        yield {
+            "indicator_id": line.indicator_id, "country_iso3": line.country, "period_code": period.code,
+            "project_id": loaded.project_id, "priority_code": loaded.priority_code,
+            "standard_code": loaded.standard_code, "baseline": line.baseline, "target": line.target,
+            "expected": approved.expected,
+            "actual": approved.actual, "progress": approved.progress, "status": approved.status,
+            "achieved": approved.achieved,
+            "actual_pending": pending.actual, "progress_pending": pending.progress,
+            "status_pending": pending.status, "achieved_pending": pending.achieved,
+            "active": active, "reported": reported, "on_time": on_time,
+        }
+
+
+def cell_aggregates(t: Table) -> list:
+    """The sums a cell holds, over ``line_summary`` columns: aggregation only, no rule."""
+    def count_if(condition) -> object:
+        return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+
+    columns = [func.count().label("lines"), count_if(t.c.expected > 0).label("due"),
+               func.coalesce(func.sum(t.c.target), 0.0).label("target_sum")]
+    for suffix in ("", "_pending"):
+        status, progress = t.c["status" + suffix], t.c["progress" + suffix]
+        columns += [count_if(status == s).label(s + suffix) for s in _STATUSES]
+        columns += [
+            count_if(t.c["achieved" + suffix].is_(True)).label("achieved" + suffix),
+            func.count(progress).label("with_data" + suffix),
+            func.coalesce(func.sum(case((progress > 1, 1.0), else_=progress)), 0.0).label("progress_sum" + suffix),
+            func.coalesce(func.sum(t.c["actual" + suffix]), 0.0).label("actual_sum" + suffix),
+        ]
+    columns += [count_if(t.c[c].is_(True)).label(c) for c in ("active", "reported", "on_time")]
+    return columns
+
+
+CELL_VALUES = tuple(c.name for c in REGION.columns if c.name not in REGION_KEY)
+
+
+# --- writing ----------------------------------------------------------------------------
+
+def _insert(conn: Connection, table: Table, rows: list[dict]) -> None:
+    if not rows:
+        return
+    if conn.dialect.name == "postgresql" and len(rows) > 500:
+        _copy(conn, table, rows)
+    else:
+        conn.execute(insert(table), rows)
+
+
+def _copy(conn: Connection, table: Table, rows: list[dict]) -> None:
+    """PostgreSQL COPY on the connection's own transaction: ten times faster than INSERTs."""
+    names = [c.name for c in table.columns]
+    cursor = conn.connection.driver_connection.cursor()
+    try:
+        with cursor.copy(f"COPY {table.name} ({', '.join(names)}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row([row[n] for n in names])
+    finally:
+        cursor.close()
+
+
+def _advisory_lock(conn: Connection, *parts: str) -> None:
+    if conn.dialect.name == "postgresql":
+        digest = hashlib.blake2b("|".join(("mne.summary",) + parts).encode(), digest_size=8).digest()
+        conn.execute(select(func.pg_advisory_xact_lock(int.from_bytes(digest, "big", signed=True))))
+
+
+def _lock_lines(conn: Connection, lines: list[tuple[int, str]]) -> None:
+    """Queue behind other writers of the same lines (PostgreSQL; SQLite has one writer)."""
+    if conn.dialect.name != "postgresql":
+        return
+    t = IndicatorTarget.__table__.c
+    for start in range(0, len(lines), CHUNK):
+        conn.execute(select(t.indicator_id).where(tuple_(t.indicator_id, t.country_iso3).in_(lines[start:start + CHUNK]))
+                     .order_by(t.indicator_id, t.country_iso3).with_for_update(key_share=True)).all()
+
+
+def _line_condition(lines: list[tuple[int, str]]):
+    return tuple_(LS.c.indicator_id, LS.c.country_iso3).in_(lines)
+
+
+def refresh_lines(session: Session, lines: Iterable[tuple[int, str]]) -> None:
+    """Recompute the summary rows of these (indicator id, country) lines now; their cells are
+    added up again before the transaction commits. A line that no longer exists loses its rows."""
+    wanted = sorted({(int(i), str(c)) for i, c in lines})
+    if not wanted:
+        return
+    state = _state(session)
+    session.flush()
+    conn = session.connection()
+    _lock_lines(conn, wanted)
+    all_periods = periods(conn)
+    for start in range(0, len(wanted), CHUNK):
+        part = wanted[start:start + CHUNK]
+        condition = _line_condition(part)
+        _remember_cells(conn, state, condition)
+        conn.execute(delete(LS).where(condition))
+        loaded = load_lines(conn, {i for i, _ in part}, all_periods, countries=set(part))
+        rows = [row for item in loaded for row in summary_rows(item, all_periods)]
+        _insert(conn, LS, rows)
+        state.cells.update((item.priority_code, item.line.country, item.standard_code) for item in loaded)
+        state.project_cells.update((item.project_id, item.priority_code, item.line.country) for item in loaded)
+    state.lines.difference_update(wanted)
+
+
+def _remember_cells(conn: Connection, state: _Dirty, condition) -> None:
+    """The cells that summary rows about to change or go away were added up in."""
+    for priority, country, standard, project_id in conn.execute(
+            select(LS.c.priority_code, LS.c.country_iso3, LS.c.standard_code, LS.c.project_id)
+            .where(condition).distinct()):
+        state.cells.add((priority, country, standard))
+        state.project_cells.add((project_id, priority, country))
+
+
+def _lines_of(conn: Connection, *, indicator_ids: Iterable[int] = (), project_ids: Iterable[int] = ()
+              ) -> set[tuple[int, str]]:
+    """The lines that exist now, and those that still have summary rows (maybe just removed)."""
+    indicator_ids, project_ids = sorted(set(indicator_ids)), sorted(set(project_ids))
+    found: set[tuple[int, str]] = set()
+    t, i = IndicatorTarget.__table__.c, Indicator.__table__.c
+    if project_ids:
+        indicator_ids = sorted(set(indicator_ids) | set(conn.execute(
+            select(i.id).where(i.project_id.in_(project_ids))).scalars()))
+        found.update(conn.execute(select(LS.c.indicator_id, LS.c.country_iso3)
+                                  .where(LS.c.project_id.in_(project_ids)).distinct()).all())
+    for start in range(0, len(indicator_ids), CHUNK):
+        chunk = indicator_ids[start:start + CHUNK]
+        found.update(conn.execute(select(t.indicator_id, t.country_iso3).where(t.indicator_id.in_(chunk))).all())
+        found.update(conn.execute(select(LS.c.indicator_id, LS.c.country_iso3)
+                                  .where(LS.c.indicator_id.in_(chunk)).distinct()).all())
+    return found
+
+
+def refresh_indicator(session: Session, indicator_id: int) -> None:
+    """After an indicator or its targets change: all its lines, including removed ones."""
+    session.flush()
+    refresh_lines(session, _lines_of(session.connection(), indicator_ids=[indicator_id]))
+
+
+def refresh_project(session: Session, project_id: int) -> None:
+    """After a project changes (its dates move every line's expected progress)."""
+    session.flush()
+    refresh_lines(session, _lines_of(session.connection(), project_ids=[project_id]))
+
+
+def refresh_cells(conn: Connection, cells: Iterable[tuple[str, str, str]],
+                  project_cells: Iterable[tuple[int, str, str]] = ()) -> None:
+    """Add up again from their lines the region cells (priority, country, standard indicator)
+    and the project cells (project, priority, country). Locks are taken in one global order
+    (projects, then regions, each sorted) so concurrent writers queue instead of deadlocking."""
+    cells, project_cells = sorted(set(cells)), sorted(set(project_cells))
+    for project_id in sorted({p for p, _, _ in project_cells}):
+        _advisory_lock(conn, "project", str(project_id))
+    for cell in cells:
+        _advisory_lock(conn, *cell)
+    for start in range(0, len(project_cells), 200):
+        part = project_cells[start:start + 200]
+        conn.execute(delete(PROJECT).where(
+            tuple_(PROJECT.c.project_id, PROJECT.c.priority_code, PROJECT.c.country_iso3).in_(part)))
+        _insert_sums(conn, PROJECT, PROJECT_KEY,
+                     tuple_(LS.c.project_id, LS.c.priority_code, LS.c.country_iso3).in_(part))
+    for start in range(0, len(cells), 200):
+        part = cells[start:start + 200]
+        conn.execute(delete(REGION).where(
+            tuple_(REGION.c.priority_code, REGION.c.country_iso3, REGION.c.standard_code).in_(part)))
+        _insert_sums(conn, REGION, REGION_KEY, tuple_(LS.c.priority_code, LS.c.country_iso3, LS.c.standard_code).in_(part))
+
+
+def _insert_sums(conn: Connection, table: Table, key: Sequence[str], where) -> None:
+    keys = [LS.c[k] for k in key]
+    query = select(*keys, *cell_aggregates(LS)).where(where).group_by(*keys)
+    conn.execute(insert(table).from_select([*key, *CELL_VALUES], query))
+
+
+def add_period(conn: Connection, code: str) -> None:
+    """A new reporting period: every line gets its row for it, and the cells theirs."""
+    _advisory_lock(conn, "period", code)
+    all_periods = periods(conn)
+    period = [p for p in all_periods if p.code == code]
+    for table in (REGION, PROJECT, LS):
+        conn.execute(delete(table).where(table.c.period_code == code))
+    if not period:
+        return
+    for chunk in _indicator_chunks(conn):
+        rows = [row for item in load_lines(conn, chunk, all_periods) for row in summary_rows(item, period)]
+        _insert(conn, LS, rows)
+    _insert_sums(conn, REGION, REGION_KEY, LS.c.period_code == code)
+    _insert_sums(conn, PROJECT, PROJECT_KEY, LS.c.period_code == code)
+
+
+def _indicator_chunks(conn: Connection) -> Iterator[list[int]]:
+    ids = list(conn.execute(select(Indicator.__table__.c.id).order_by(Indicator.__table__.c.id)).scalars())
+    for start in range(0, len(ids), CHUNK):
+        yield ids[start:start + CHUNK]
+
+
+def rebuild_all(conn: Connection, progress: Callable[[int, int], None] | None = None) -> int:
+    """Recompute both tables from scratch on this connection's transaction; returns the lines."""
+    _advisory_lock(conn, "rebuild")
+    for table in (REGION, PROJECT, LS):
+        conn.execute(delete(table))
+    all_periods = periods(conn)
+    total = conn.execute(select(func.count()).select_from(IndicatorTarget.__table__)).scalar() or 0
+    done = 0
+    pending: list[dict] = []
+    if progress:
+        progress(0, total)
+    for chunk in _indicator_chunks(conn):
+        loaded = load_lines(conn, chunk, all_periods)
+        for item in loaded:
+            pending.extend(summary_rows(item, all_periods))
+        if len(pending) >= BATCH_ROWS:
+            _insert(conn, LS, pending)
+            pending = []
+        done += len(loaded)
+        if progress:
+            progress(done, total)
+    _insert(conn, LS, pending)
+    _insert_sums(conn, REGION, REGION_KEY, true())
+    _insert_sums(conn, PROJECT, PROJECT_KEY, true())
+    _analyze(conn)
+    return done
+
+
+def _analyze(conn: Connection) -> None:
+    """Fresh planner statistics after a bulk load (both databases pick indexes by them)."""
+    for table in (LS, REGION, PROJECT):
+        conn.exec_driver_sql(f"ANALYZE {table.name}")
+
+
+# --- tracking changes within a transaction ----------------------------------------------
+
+@dataclass
+class _Dirty:
+    lines: set[tuple[int, str]] = field(default_factory=set)
+    indicators: set[int] = field(default_factory=set)
+    projects: set[int] = field(default_factory=set)
+    periods: set[str] = field(default_factory=set)
+    cells: set[tuple[str, str, str]] = field(default_factory=set)
+    project_cells: set[tuple[int, str, str]] = field(default_factory=set)
+    settling: bool = False
+
+    def __bool__(self) -> bool:
+        return bool(self.lines or self.indicators or self.projects or self.periods or self.cells
+                    or self.project_cells)
+
+
+def _state(session: Session) -> _Dirty:
+    state = session.info.get(_STATE)
+    if state is None:
+        state = session.info[_STATE] = _Dirty()
+    return state
+
+
+def settle(session: Session) -> None:
+    """Bring every summary this transaction made stale up to date (idempotent, cheap if none)."""
+    state = session.info.get(_STATE)
+    if state is not None and state.settling:
+        return
+    if session.new or session.dirty or session.deleted:
+        session.flush()  # commit calls this hook before its own flush: notice those changes too
+        state = session.info.get(_STATE)
+    if not state:
+        return
+    state.settling = True
+    try:
+        session.flush()
+        conn = session.connection()
+        while state.lines or state.indicators or state.projects:
+            found = _lines_of(conn, indicator_ids=state.indicators, project_ids=state.projects)
+            found |= state.lines
+            state.indicators.clear()
+            state.projects.clear()
+            state.lines.clear()
+            refresh_lines(session, found)
+        for code in sorted(state.periods):
+            add_period(conn, code)
+        state.periods.clear()
+        if state.cells or state.project_cells:
+            cells, state.cells = state.cells, set()
+            project_cells, state.project_cells = state.project_cells, set()
+            refresh_cells(conn, cells, project_cells)
+    finally:
+        state.settling = False
+
+
+def _changed(obj, *names: str) -> bool:
+    from sqlalchemy import inspect
+
+    attrs = inspect(obj).attrs
+    return any(attrs[n].history.has_changes() for n in names)
+
+
+@event.listens_for(Session, "before_flush")
+def _track(session: Session, _context, _instances) -> None:
+    """Notice ORM writes that change what the summaries derive from."""
+    current = session.info.get(_STATE)
+    if current is not None and current.settling:
+        return
+    for obj in (*session.new, *session.dirty, *session.deleted):
+        if not isinstance(obj, (Result, IndicatorTarget, PeriodTarget, Indicator, Project, Period)):
+            continue
+        state = _state(session)
+        if isinstance(obj, (Result, IndicatorTarget, PeriodTarget)):
+            if obj.indicator_id is not None and obj.country_iso3:
+                state.lines.add((obj.indicator_id, obj.country_iso3))
+            if isinstance(obj, IndicatorTarget) and obj.indicator_id is not None:
+                state.indicators.add(obj.indicator_id)
+        elif isinstance(obj, Indicator) and obj.id is not None:
+            if obj in session.deleted:  # its rows cascade away: remember their cells now
+                _remember_cells(session.connection(), state, LS.c.indicator_id == obj.id)
+            else:
+                state.indicators.add(obj.id)
+        elif isinstance(obj, Project) and obj.id is not None and obj not in session.new:
+            if obj in session.deleted:
+                _remember_cells(session.connection(), state, LS.c.project_id == obj.id)
+            elif _changed(obj, "start_date", "end_date"):
+                state.projects.add(obj.id)
+        elif isinstance(obj, Period):
+            if obj in session.new:
+                state.periods.add(obj.code)
+            elif obj in session.dirty and _changed(obj, "start_date", "end_date", "due_date"):
+                # Which results count as of every later period moves too: recompute all lines.
+                state.projects.update(session.connection().execute(select(Project.__table__.c.id)).scalars())
+
+
+@event.listens_for(Session, "before_commit")
+def _settle_before_commit(session: Session) -> None:
+    settle(session)
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _forget(session: Session, previous_transaction) -> None:
+    """The whole transaction was undone: so were its changes. A savepoint's rollback keeps the
+    marks (recomputing a line or cell that did not change after all is harmless)."""
+    if previous_transaction.parent is None:
+        session.info.pop(_STATE, None)
+
+
+__all__ = ["LoadedLine", "add_period", "cell_aggregates", "load_lines", "periods", "rebuild_all",
+           "refresh_cells", "refresh_indicator", "refresh_lines", "refresh_project", "settle",
+           "summary_rows"]

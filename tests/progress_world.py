@@ -1,0 +1,81 @@
+"""A small world for progress tests, built through the real services (and so kept current)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlmodel import Session, select
+
+from mne.auth.principal import Principal
+from mne.base import Role
+from mne.indicators import service as indicators
+from mne.indicators.schemas import IndicatorCreate
+from mne.projects import service as projects
+from mne.projects.models import Project
+from mne.projects.schemas import ProjectCreate
+from mne.reference.models import Period
+from mne.results import service as results
+from mne.results.schemas import ResultWrite
+from tests import factories
+
+
+def principal_of(user, role: str, countries=(), donors=()) -> Principal:
+    return Principal(id=user.id, email=user.email, name="", role=Role(role),
+                     countries=frozenset(countries), donors=frozenset(donors))
+
+
+def open_periods(session: Session, *codes: str) -> None:
+    for code in codes:
+        period = session.get(Period, code)
+        period.status = "open"
+        session.add(period)
+    session.flush()
+
+
+class World:
+    """Who acts in a test: an officer per country and a reviewer, with their API tokens."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self.reviewer_user = factories.user(session, "regional_reviewer")
+        self.reviewer = principal_of(self.reviewer_user, "regional_reviewer")
+        self._officers: dict[str, Principal] = {}
+
+    def officer(self, country: str) -> Principal:
+        if country not in self._officers:
+            user = factories.user(self.session, "country_officer", countries=[country])
+            self._officers[country] = principal_of(user, "country_officer", [country])
+        return self._officers[country]
+
+    def project(self, code: str, countries=("KGZ",), priorities=("SP1",), donors=(), start="2022-01-01",
+                end="2023-12-31", markers=()):
+        for d in donors:
+            factories.donor(self.session, d)
+        body = ProjectCreate(code=code, title=f"Project {code}", start_date=date.fromisoformat(start),
+                             end_date=date.fromisoformat(end), countries=list(countries),
+                             priorities=list(priorities), donors=[{"code": d, "amount_usd": 1000} for d in donors],
+                             markers=list(markers))
+        projects.create(self.session, self.officer(countries[0]), body)
+        return self.session.exec(select(Project).where(Project.code == code)).one()
+
+    def indicator(self, project, code: str, targets: dict[str, tuple[float, float]], *, priority="SP1",
+                  aggregation="sum", direction="increase", standard=None, period_targets=()):
+        body = IndicatorCreate(code=code, statement=f"Indicator {code}", priority=priority, aggregation=aggregation,
+                               direction=direction, standard_indicator=standard,
+                               targets=[{"country": c, "baseline": b, "target": t} for c, (b, t) in targets.items()],
+                               period_targets=[{"country": c, "period": p, "target": t} for c, p, t in period_targets])
+        country = next(iter(targets))
+        return indicators.create(self.session, self.officer(country), project, body).id
+
+    def report(self, indicator_id: int, country: str, period: str, value: float, status: str = "approved") -> int:
+        """A result taken through the workflow up to `status`."""
+        officer = self.officer(country)
+        rid = results.put_result(self.session, officer, ResultWrite(
+            indicator_id=indicator_id, country=country, period=period, value=value)).id
+        if status in ("submitted", "approved", "returned"):
+            results.submit(self.session, officer, rid)
+        if status == "approved":
+            results.approve(self.session, self.reviewer, rid)
+        elif status == "returned":
+            results.return_(self.session, self.reviewer, rid, "check the source")
+        return rid
