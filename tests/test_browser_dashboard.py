@@ -13,7 +13,7 @@ from playwright.sync_api import Page, expect
 
 from tests import factories
 from tests.conftest import screenshot
-from tests.progress_world import World, open_periods
+from tests.progress_world import build_spec_example, open_periods
 
 pytestmark = pytest.mark.browser
 
@@ -28,22 +28,7 @@ def reviewer(live_server):
         user = factories.user(session, "regional_reviewer", email="dashboard.reviewer@test.example")
         closed = [code for code in QUARTERS if session.get(Period, code).status == "closed"]
         open_periods(session, *QUARTERS)
-        world = World(session)
-        kgz = world.project("BR-KGZ", priorities=("SP1", "SP2"), donors=("ECHO",), markers=("gender",))
-        i1 = world.indicator(kgz, "I1", {"KGZ": (0, 400)})
-        i2 = world.indicator(kgz, "I2", {"KGZ": (40, 20)}, aggregation="latest", direction="decrease")
-        world.indicator(kgz, "I3", {"KGZ": (0, 100)}, priority="SP2")
-        for period, value in (("2022Q1", 50), ("2022Q2", 70), ("2022Q4", 80)):
-            world.report(i1, "KGZ", period, value)
-        world.report(i1, "KGZ", "2022Q3", 30, "submitted")
-        world.report(i2, "KGZ", "2022Q2", 38)
-        world.report(i2, "KGZ", "2022Q4", 35)
-        wb = world.project("BR-WB", countries=("SRB", "XKX"), priorities=("SP4",), donors=("USAID",),
-                           start="2022-01-01", end="2022-12-31")
-        s1 = world.indicator(wb, "S1", {"SRB": (0, 100), "XKX": (0, 50)}, priority="SP4", standard="SP4.1")
-        world.report(s1, "SRB", "2022Q2", 60)
-        world.report(s1, "XKX", "2022Q3", 55)
-        world.report(s1, "XKX", "2022Q4", 5, "returned")
+        build_spec_example(session, "BR")
         for code in closed:  # leave the periods as other browser tests expect them
             session.get(Period, code).status = "closed"
         session.commit()

@@ -9,7 +9,7 @@ import pytest
 from lxml import html
 
 from tests import factories
-from tests.progress_world import World, open_periods
+from tests.progress_world import build_spec_example, open_periods
 
 QUARTERS = ("2022Q1", "2022Q2", "2022Q3", "2022Q4")
 
@@ -18,24 +18,9 @@ QUARTERS = ("2022Q1", "2022Q2", "2022Q3", "2022Q4")
 def data(session):
     """SPEC §5's example in KGZ, and a Serbian–Kosovo project with a standard indicator."""
     open_periods(session, *QUARTERS)
-    world = World(session)
-    kgz = world.project("PG-KGZ", priorities=("SP1", "SP2"), donors=("ECHO",), markers=("gender",))
-    i1 = world.indicator(kgz, "I1", {"KGZ": (0, 400)})
-    i2 = world.indicator(kgz, "I2", {"KGZ": (40, 20)}, aggregation="latest", direction="decrease")
-    world.indicator(kgz, "I3", {"KGZ": (0, 100)}, priority="SP2")
-    for period, value in (("2022Q1", 50), ("2022Q2", 70), ("2022Q4", 80)):
-        world.report(i1, "KGZ", period, value)
-    world.report(i1, "KGZ", "2022Q3", 30, "submitted")
-    world.report(i2, "KGZ", "2022Q2", 38)
-    world.report(i2, "KGZ", "2022Q4", 35)
-    wb = world.project("PG-WB", countries=("SRB", "XKX"), priorities=("SP4",), donors=("USAID",),
-                       start="2022-01-01", end="2022-12-31")
-    s1 = world.indicator(wb, "S1", {"SRB": (0, 100), "XKX": (0, 50)}, priority="SP4", standard="SP4.1")
-    world.report(s1, "SRB", "2022Q2", 60)
-    world.report(s1, "XKX", "2022Q3", 55)
-    world.report(s1, "XKX", "2022Q4", 5, "returned")
+    built = build_spec_example(session, "PG")
     session.commit()
-    return {"I1": i1, "I2": i2, "S1": s1}
+    return built
 
 
 def signed_in(client, session, role="regional_reviewer", **scope) -> None:
