@@ -3,19 +3,24 @@
 from __future__ import annotations
 
 import logging
+from contextlib import asynccontextmanager
+
+import anyio
+import anyio.to_thread
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
-from sqlalchemy.exc import DataError, IntegrityError
+from sqlalchemy.exc import DataError, IntegrityError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from mne import __version__
 from mne.config import Settings, get_settings
 from mne.db import engine_for
-from mne.deps import Public
+from mne.deps import Anyone, Public
 from mne.errors import DomainError, Unauthorized, envelope
 
 log = logging.getLogger("mne")
@@ -92,16 +97,50 @@ def install_error_handlers(app: FastAPI) -> None:
         # Two writers raced past the same check (e.g. a duplicate code): the later one conflicts.
         return _error_response(request, 409, "conflict", "this conflicts with data saved at the same moment; reload and try again")
 
+    @app.exception_handler(OperationalError)
+    async def database_unavailable(request: Request, exc: OperationalError):
+        # The database is unreachable, or a wait ran out (SQLite's write lock, a lock or
+        # deadlock on PostgreSQL): nothing was written, and trying again is the remedy.
+        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else type(exc).__name__
+        log.warning("database unavailable on %s %s: %s", request.method, request.url.path, reason)
+        return _error_response(request, 503, "unavailable", "the database is busy or unreachable; "
+                               "nothing was saved; try again in a moment", None, {"Retry-After": "2"})
+
+    @app.exception_handler(PoolTimeout)
+    async def pool_exhausted(request: Request, exc: PoolTimeout):
+        log.warning("no database connection free on %s %s", request.method, request.url.path)
+        return _error_response(request, 503, "unavailable", "the server is busy; try again in a moment",
+                               None, {"Retry-After": "2"})
+
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception):
         log.exception("unhandled error on %s %s", request.method, request.url.path)
         return _error_response(request, 500, "internal", "an unexpected error occurred; it has been logged")
 
 
+# Threads beyond the database turns: /healthz, static files and requests' bookkeeping never
+# wait for a thread behind requests at the database (each of those uses one thread at a time).
+SPARE_THREADS = 8
+
+
+def threadpool_size(settings: Settings) -> int:
+    return settings.db_pool_size + SPARE_THREADS
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI):
+    """Per event loop: the threadpool's size and the database turns, both from `db_pool_size`."""
+    settings = app.state.settings
+    anyio.to_thread.current_default_thread_limiter().total_tokens = threadpool_size(settings)
+    app.state.db_turns = anyio.Semaphore(settings.db_pool_size)
+    yield
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     settings.signing_secret()  # refuse to start without a usable secret
     app = FastAPI(
+        lifespan=lifespan,
         title="mne",
         version=__version__,
         description="Monitoring-and-evaluation results tracker. Every call needs `Authorization: Bearer <token>` "
@@ -111,7 +150,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
     )
     app.state.settings = settings
-    app.state.engine = engine_for(settings.database_url, settings.log_sql)
+    app.state.engine = engine_for(settings.database_url, settings.log_sql, pool_size=settings.db_pool_size,
+                                  timeout=settings.db_timeout)
 
     @app.middleware("http")
     async def security_headers(request: Request, call_next):
@@ -161,7 +201,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return templates.TemplateResponse(request, "docs.html", {})
 
     @app.get("/healthz", tags=["operations"])
-    def healthz(_: Public):
+    def healthz(_: Anyone):
+        # No database turn: it must answer while every turn is taken (a reserved connection).
         with app.state.engine.connect() as conn:
             conn.execute(text("SELECT 1"))
         return {"status": "ok", "version": __version__}

@@ -76,9 +76,11 @@ def _safe_url() -> str:
 
 
 def _session() -> Session:
-    from mne.db import get_engine
+    """A session for a command that writes: on SQLite it takes the write lock when its
+    transaction begins, so it queues behind the server's writers instead of failing."""
+    from mne.db import WRITE, for_access, get_engine
 
-    return Session(get_engine(), expire_on_commit=False)
+    return Session(for_access(get_engine(), WRITE), expire_on_commit=False)
 
 
 # --- serving ---------------------------------------------------------------------------

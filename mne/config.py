@@ -5,6 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # The repository root: migrations/, seed/ and templates/ live beside the package.
@@ -31,6 +32,12 @@ class Settings(BaseSettings):
     iati_org_ref: str = "XM-DAC-47066"
     iati_org_name: str = "International Organization for Migration"
     log_sql: bool = False
+    # Requests one worker process serves at once, each holding one database connection; the
+    # pool and the threadpool are sized from it (see `mne.db` and README "Concurrency").
+    db_pool_size: int = Field(default=10, ge=1, le=500)
+    # Seconds a request may wait for its turn at the database (a free connection, SQLite's
+    # write lock) before it is answered 503 with Retry-After.
+    db_timeout: float = Field(default=10.0, gt=0, le=600)
 
     def signing_secret(self) -> str:
         """The key that signs sessions; refuses a missing or placeholder one outside demo mode."""

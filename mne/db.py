@@ -1,4 +1,18 @@
-"""Engine and sessions. One engine per database URL; the app and the CLI share it."""
+"""Engine and sessions. One engine per database URL; the app and the CLI share it.
+
+How many requests touch the database at once, and how each transaction begins:
+
+- A worker serves at most ``db_pool_size`` requests at the database at once (``mne.deps``
+  admits them); each holds one pooled connection. ``RESERVED_CONNECTIONS`` more are kept for
+  ``/healthz`` and bookkeeping, so those never queue behind requests.
+- A request's transaction is opened for ``READ`` (GET, HEAD, OPTIONS) or for ``WRITE``
+  (everything else). A read transaction is read-only in the database itself (PostgreSQL
+  ``BEGIN READ ONLY``, SQLite ``query_only``): a read that tried to write would fail loudly
+  instead of taking a lock that other requests wait on. On SQLite a write transaction takes the
+  write lock at ``BEGIN IMMEDIATE``, where the busy timeout queues writers; a deferred
+  transaction that read first and wrote later could fail at once with "database is locked"
+  whenever another writer committed in between.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +27,13 @@ from sqlmodel import Session, create_engine
 
 import mne.models  # noqa: F401  (every table mapped before any session is used)
 from mne.config import ConfigError, get_settings
+
+READ = "read"
+WRITE = "write"
+_ACCESS = "mne_access"  # the execution option that carries READ or WRITE to the BEGIN
+RESERVED_CONNECTIONS = 2
+DEFAULT_POOL_SIZE = 10
+DEFAULT_TIMEOUT = 10.0
 
 
 def normalise_url(url: str) -> str:
@@ -30,44 +51,70 @@ def normalise_url(url: str) -> str:
     return parsed.render_as_string(hide_password=False)
 
 
-def _sqlite_pragmas(dbapi_connection, _record) -> None:
-    # SQLite leaves foreign keys off unless asked; WAL lets readers and a writer overlap.
-    # The driver's own implicit transactions are turned off so SQLAlchemy's BEGIN and
-    # SAVEPOINT work as documented (see _sqlite_begin).
-    dbapi_connection.isolation_level = None
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA busy_timeout=5000")
-    cursor.close()
+def _sqlite_pragmas(busy_timeout_ms: int):
+    def on_connect(dbapi_connection, record) -> None:
+        # SQLite leaves foreign keys off unless asked; WAL lets readers and a writer overlap.
+        # The driver's own implicit transactions are turned off so SQLAlchemy's BEGIN and
+        # SAVEPOINT work as documented (see _sqlite_begin).
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute(f"PRAGMA busy_timeout={busy_timeout_ms}")
+        cursor.close()
+        record.info["query_only"] = False
+
+    return on_connect
 
 
 def _sqlite_begin(conn) -> None:
-    conn.exec_driver_sql("BEGIN")
+    access = conn.get_execution_options().get(_ACCESS)
+    info = conn.connection.info  # lives as long as the DBAPI connection, across checkouts
+    read_only = access == READ
+    if info.get("query_only") != read_only:
+        conn.exec_driver_sql(f"PRAGMA query_only={'ON' if read_only else 'OFF'}")
+        info["query_only"] = read_only
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if access == WRITE else "BEGIN")
 
 
-@lru_cache(maxsize=8)
-def engine_for(url: str, echo: bool = False) -> Engine:
+@lru_cache(maxsize=16)
+def engine_for(url: str, echo: bool = False, *, pool_size: int = DEFAULT_POOL_SIZE,
+               timeout: float = DEFAULT_TIMEOUT) -> Engine:
     url = normalise_url(url)
+    pool = {"pool_size": pool_size, "max_overflow": RESERVED_CONNECTIONS, "pool_timeout": timeout}
     if url.startswith("sqlite"):
-        engine = create_engine(url, echo=echo, connect_args={"check_same_thread": False})
-        event.listen(engine, "connect", _sqlite_pragmas)
+        engine = create_engine(url, echo=echo, connect_args={"check_same_thread": False}, **pool)
+        event.listen(engine, "connect", _sqlite_pragmas(int(timeout * 1000)))
         event.listen(engine, "begin", _sqlite_begin)
     else:
-        engine = create_engine(url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=10)
+        engine = create_engine(url, echo=echo, pool_pre_ping=True,
+                               connect_args={"connect_timeout": max(1, int(timeout))}, **pool)
+    engine._mne_access = {  # type: ignore[attr-defined]
+        READ: engine.execution_options(**{_ACCESS: READ}, **(
+            {"postgresql_readonly": True} if engine.dialect.name == "postgresql" else {})),
+        WRITE: engine.execution_options(**{_ACCESS: WRITE}),
+    }
     return engine
+
+
+def for_access(engine: Engine, access: str | None) -> Engine:
+    """The engine whose transactions begin for READ or WRITE (None: the database's default)."""
+    if access is None:
+        return engine
+    return engine._mne_access[access]  # type: ignore[attr-defined]
 
 
 def get_engine() -> Engine:
     settings = get_settings()
-    return engine_for(settings.database_url, settings.log_sql)
+    return engine_for(settings.database_url, settings.log_sql, pool_size=settings.db_pool_size,
+                      timeout=settings.db_timeout)
 
 
 @contextmanager
-def session_scope(engine: Engine | None = None) -> Iterator[Session]:
+def session_scope(engine: Engine | None = None, access: str | None = None) -> Iterator[Session]:
     """A session whose work is committed on success and rolled back on any error."""
-    with Session(engine or get_engine(), expire_on_commit=False) as session:
+    with Session(for_access(engine or get_engine(), access), expire_on_commit=False) as session:
         try:
             yield session
             session.commit()

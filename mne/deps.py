@@ -2,22 +2,35 @@
 
 Every route declares exactly one permission dependency (`Public`, `SignedIn`, `Reviewer`,
 `Admin`, …). A test walks the app's routes and fails on any route that declares none.
+
+Many requests arrive at once, so one rule keeps the event loop free (tests/test_concurrency.py
+holds it to account): **whatever touches the database, hashes a password or reads files is a
+plain `def`** — FastAPI runs those in its threadpool. An `async def` here (or in a route, a
+handler or a middleware) only awaits: the request body, a turn at the database. A blocking call
+inside one stalls every request of the worker, and one that waits on a lock held by another
+request's transaction never wakes, because that transaction needs the event loop to commit.
+
+A request reaches the database only after taking a turn (`database_turn`): one of the worker's
+`db_pool_size` turns, each with its own pooled connection. Waiting for a turn holds neither a
+thread nor a connection; a request that waits longer than `db_timeout` gets 503.
 """
 
 from __future__ import annotations
 
 import hmac
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Annotated
 
+import anyio
 from fastapi import Depends, Request
+from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session
 
 from mne.auth import sessions
 from mne.auth.principal import Principal
 from mne.base import Role
-from mne.db import get_engine, session_scope
-from mne.errors import Forbidden, Unauthorized
+from mne.db import READ, WRITE, session_scope
+from mne.errors import Forbidden, Unauthorized, Unavailable
 from mne.users import service as users
 from mne.users.models import User
 
@@ -26,10 +39,40 @@ CSRF_HEADER = "X-CSRF-Token"
 CSRF_FIELD = "csrf_token"
 
 
-def get_session(request: Request) -> Iterator[Session]:
-    """One session per request, committed when the route returns without error."""
-    with session_scope(getattr(request.app.state, "engine", None) or get_engine()) as session:
-        yield session
+async def database_turn(request: Request) -> AsyncIterator[None]:
+    """Wait (without a thread) for one of the worker's database turns; 503 after `db_timeout`."""
+    gate: anyio.Semaphore = request.app.state.db_turns
+    timeout = request.app.state.settings.db_timeout
+    with anyio.move_on_after(timeout) as waited:
+        await gate.acquire()
+    if waited.cancelled_caught:
+        raise Unavailable(f"the server is busy: no database connection was free within {timeout:g} s; "
+                          "try again in a moment")
+    try:
+        yield
+    finally:
+        gate.release()
+
+
+def get_session(request: Request, _turn: Annotated[None, Depends(database_turn, scope="function")]
+                ) -> Iterator[Session]:
+    """One session per request, committed when the route returns without error. Its transaction
+    is read-only for GET/HEAD/OPTIONS and a writer's (SQLite: BEGIN IMMEDIATE) otherwise."""
+    engine = request.app.state.engine
+    access = READ if request.method in SAFE_METHODS else WRITE
+    try:
+        with session_scope(engine, access) as session:
+            yield session
+    finally:
+        record_bookkeeping(request, engine)
+
+
+def record_bookkeeping(request: Request, bind: Engine | Connection) -> None:
+    """What a request notes apart from its own transaction, once that has ended: the last use
+    of its API token, which must not turn every read into a write of one shared row."""
+    used = getattr(request.state, "token_used", None)
+    if used is not None:
+        users.record_token_use(bind, *used)
 
 
 # scope="function": commit before the response is sent, so a redirect never races its own write
@@ -45,6 +88,32 @@ def _principal(session: Session, user: User, via: str, csrf: str | None) -> Prin
     )
 
 
+def resolve_principal(request: Request, session: SessionDep) -> Principal | None:
+    """The caller from a bearer token (API clients) or the session cookie (browsers).
+    It reads the database, so it is a plain `def`; it writes nothing."""
+    principal = None
+    auth = request.headers.get("authorization", "")
+    if auth:
+        scheme, _, secret = auth.partition(" ")
+        if scheme.lower() != "bearer" or not secret.strip():
+            raise Unauthorized("the Authorization header must be 'Bearer <token>'")
+        found = users.find_token(session, secret.strip())
+        if found is None:
+            raise Unauthorized("the API token is not valid (unknown, revoked, or its user is inactive)")
+        token, user = found
+        request.state.token_used = (token.id, token.last_used_at)
+        principal = _principal(session, user, "token", None)
+    elif request.url.path.startswith("/api/"):
+        raise Unauthorized("an API token is required: send 'Authorization: Bearer <token>'")
+    elif cookie := request.cookies.get(sessions.COOKIE_NAME):
+        found = sessions.lookup(session, cookie)
+        if found is not None:
+            user_session, user = found
+            principal = _principal(session, user, "session", user_session.csrf_token)
+    request.state.principal = principal
+    return principal
+
+
 async def _check_csrf(request: Request, expected: str) -> None:
     supplied = request.headers.get(CSRF_HEADER)
     if supplied is None and request.headers.get("content-type", "").startswith(
@@ -56,31 +125,13 @@ async def _check_csrf(request: Request, expected: str) -> None:
                         code="csrf")
 
 
-async def get_principal(request: Request, session: SessionDep) -> Principal | None:
-    """The caller from a bearer token (API clients) or the session cookie (browsers)."""
-    if hasattr(request.state, "principal"):  # resolved once per request
-        return request.state.principal
-    principal = None
-    auth = request.headers.get("authorization", "")
-    if auth:
-        scheme, _, secret = auth.partition(" ")
-        if scheme.lower() != "bearer" or not secret.strip():
-            raise Unauthorized("the Authorization header must be 'Bearer <token>'")
-        user = users.user_for_token(session, secret.strip())
-        if user is None:
-            raise Unauthorized("the API token is not valid (unknown, revoked, or its user is inactive)")
-        principal = _principal(session, user, "token", None)
-    elif request.url.path.startswith("/api/"):
-        raise Unauthorized("an API token is required: send 'Authorization: Bearer <token>'")
-    elif cookie := request.cookies.get(sessions.COOKIE_NAME):
-        found = sessions.lookup(session, cookie)
-        if found is not None:
-            user_session, user = found
-            principal = _principal(session, user, "session", user_session.csrf_token)
-            # Cookie-authenticated writes must prove they come from our own pages.
-            if request.method not in SAFE_METHODS:
-                await _check_csrf(request, user_session.csrf_token)
-    request.state.principal = principal
+async def get_principal(
+    request: Request, principal: Annotated[Principal | None, Depends(resolve_principal)]
+) -> Principal | None:
+    """The caller, once cookie-authenticated writes have proved they come from our own pages
+    (async: it awaits the form, and touches nothing else)."""
+    if principal is not None and principal.via == "session" and request.method not in SAFE_METHODS:
+        await _check_csrf(request, principal.csrf_token or "")
     return principal
 
 
@@ -90,7 +141,7 @@ OptionalPrincipal = Annotated[Principal | None, Depends(get_principal)]
 def permission(name: str, check: Callable[[Principal], bool] | None = None, *, public: bool = False):
     """Build a route dependency that admits callers passing `check` and marks the route."""
 
-    async def dependency(principal: OptionalPrincipal) -> Principal | None:
+    async def dependency(principal: OptionalPrincipal) -> Principal | None:  # no I/O: async is right
         if public:
             return principal
         if principal is None:
@@ -110,8 +161,16 @@ reviewer = permission("review", lambda p: p.can_review)
 admin = permission("admin", lambda p: p.is_admin)
 editor = permission("edit", lambda p: p.role == Role.country_officer)
 
+
+async def _anyone() -> None:
+    """Open to anyone without even asking who calls: no database turn (for /healthz)."""
+
+
+_anyone.__mne_permission__ = "public"
+
 # Annotated forms for route signatures: declaring one both admits and marks the route.
 Public = Annotated[Principal | None, Depends(public)]
+Anyone = Annotated[None, Depends(_anyone)]
 CurrentUser = Annotated[Principal, Depends(signed_in)]
 ReviewerUser = Annotated[Principal, Depends(reviewer)]
 AdminUser = Annotated[Principal, Depends(admin)]

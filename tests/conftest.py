@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
+from fastapi import Request
 from fastapi.testclient import TestClient
 from sqlalchemy.engine import Connection, make_url
 from sqlmodel import Session
@@ -19,7 +20,7 @@ from mne import migrate
 from mne.app import create_app
 from mne.config import Settings
 from mne.db import engine_for, normalise_url
-from mne.deps import get_session
+from mne.deps import get_session, record_bookkeeping
 from mne.reference.seed import load_reference
 
 PG_URL = os.environ.get("MNE_TEST_DATABASE_URL")
@@ -104,7 +105,7 @@ def app(db_url):
 def client(app, connection) -> Iterator[TestClient]:
     """The app on the test's connection: what it writes is rolled back with the test."""
 
-    def session_override():
+    def session_override(request: Request):
         with Session(bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False) as s:
             try:
                 yield s
@@ -112,6 +113,8 @@ def client(app, connection) -> Iterator[TestClient]:
             except BaseException:
                 s.rollback()
                 raise
+            finally:
+                record_bookkeeping(request, connection)  # as get_session does after its transaction
 
     app.dependency_overrides[get_session] = session_override
     with TestClient(app, raise_server_exceptions=False, base_url="http://testserver") as c:

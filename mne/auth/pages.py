@@ -77,6 +77,9 @@ def login(
         raise TooManyRequests(f"Too many failed sign-ins. Try again in {wait // 60 + 1} minutes.",
                               retry_after=wait)
     user = session.exec(select(User).where(User.email == email)).first()
+    # End the reading transaction before Argon2 works (≈0.3 s by design), so that no lock and
+    # no connection is held meanwhile: SQLite's writers would queue behind every sign-in.
+    session.commit()
     # Verify against a dummy hash for unknown accounts so timing does not reveal them.
     valid = security.verify_password(user.password_hash if user else security.DUMMY_HASH, password)
     if not (user and valid and user.is_active):
@@ -128,6 +131,7 @@ def change_password(
     confirm_password: Annotated[str, Form()] = "",
 ):
     user = session.get(User, principal.id)
+    session.commit()  # as at sign-in: hash with no transaction open (set_password hashes first)
     errors: dict[str, str] = {}
     if not security.verify_password(user.password_hash, current_password):
         errors["current_password"] = "This is not your current password."

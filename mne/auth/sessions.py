@@ -43,8 +43,7 @@ def lookup(session: Session, cookie: str) -> tuple[UserSession, User] | None:
         return None
     user_session, user = row
     if user_session.expires_at <= utcnow() or not user.is_active:
-        session.delete(user_session)
-        return None
+        return None  # reads never write: expired rows are purged at the next sign-in
     return user_session, user
 
 

@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import secrets
+import threading
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 _hasher = PasswordHasher()
+# Argon2 is slow and memory-hard by design (64 MiB and ≈0.3 s a hash): more hashes at once
+# than cores only make each one slower and multiply the memory. It releases the GIL, and runs
+# in the threadpool (sign-in and password routes are plain `def`), never on the event loop.
+_hashing = threading.BoundedSemaphore(max(2, os.cpu_count() or 2))
 
 MIN_PASSWORD_LENGTH = 12
 # The commonest choices; long enough ones still get refused when they are just these.
@@ -40,12 +46,14 @@ def check_password_policy(password: str, email: str = "") -> None:
 
 
 def hash_password(password: str) -> str:
-    return _hasher.hash(password)
+    with _hashing:
+        return _hasher.hash(password)
 
 
 def verify_password(password_hash: str, password: str) -> bool:
     try:
-        return _hasher.verify(password_hash, password)
+        with _hashing:
+            return _hasher.verify(password_hash, password)
     except (VerificationError, InvalidHashError):
         return False
 

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from datetime import datetime
+import logging
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from datetime import datetime, timedelta
 
 from email_validator import EmailNotValidError, validate_email
+from sqlalchemy import update as sql_update
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
 from sqlmodel import Session, col, select
 
 from mne.audit import service as audit
@@ -15,6 +21,8 @@ from mne.errors import Conflict, Invalid, NotFound
 from mne.reference.models import Country, Donor
 from mne.users import security
 from mne.users.models import ApiToken, User, UserCountry, UserDonor
+
+log = logging.getLogger(__name__)
 
 SCOPED_BY_COUNTRY = {Role.country_officer}
 SCOPED_BY_DONOR = {Role.donor_viewer}
@@ -304,17 +312,67 @@ def get_token(session: Session, user_id: int, token_id: int) -> ApiToken:
     return token
 
 
-def user_for_token(session: Session, secret: str, now: datetime | None = None) -> User | None:
+def find_token(session: Session, secret: str) -> tuple[ApiToken, User] | None:
+    """The live token with this secret and its active user; None otherwise. Reads only: its
+    use is recorded apart, by `record_token_use`."""
     row = session.exec(
         select(ApiToken, User)
         .join(User, User.id == ApiToken.user_id)
         .where(ApiToken.token_hash == security.digest(secret), ApiToken.revoked_at.is_(None))
     ).first()
-    if row is None:
+    if row is None or not row[1].is_active:
         return None
-    token, user = row
-    if not user.is_active:
-        return None
-    token.last_used_at = now or utcnow()
-    session.add(token)
-    return user
+    return row[0], row[1]
+
+
+# "Last used" is shown to the minute; once per token per interval is plenty.
+TOKEN_USE_INTERVAL = timedelta(minutes=5)
+# SQLite has one writer at a time: wait this long for it, then leave it to the next use.
+TOKEN_USE_WAIT_MS = 250
+
+
+def record_token_use(bind: Engine | Connection, token_id: int, last_used_at: datetime | None,
+                     now: datetime | None = None) -> bool:
+    """Set a token's `last_used_at` at most once per `TOKEN_USE_INTERVAL`, in a transaction of
+    its own that does not queue: concurrent calls with the same token would otherwise all wait
+    on that one row (PostgreSQL: SKIP LOCKED; SQLite: at most `TOKEN_USE_WAIT_MS` for the write
+    lock). Best effort: a skipped or failed update is tried again on the token's next use.
+    `bind` is the engine, or a connection already in a transaction (then a savepoint of it).
+    Answers whether it wrote."""
+    now = now or utcnow()
+    cutoff = now - TOKEN_USE_INTERVAL
+    if last_used_at is not None and last_used_at > cutoff:
+        return False
+    table = ApiToken.__table__
+    stale = (table.c.id == token_id) & (table.c.last_used_at.is_(None) | (table.c.last_used_at < cutoff))
+    if bind.dialect.name == "sqlite":
+        statement = sql_update(table).where(stale)
+    else:
+        free = select(table.c.id).where(stale).with_for_update(skip_locked=True).scalar_subquery()
+        statement = sql_update(table).where(table.c.id == free)
+    try:
+        with _short_transaction(bind) as conn:
+            return conn.execute(statement.values(last_used_at=now)).rowcount == 1
+    except (DBAPIError, SQLAlchemyTimeoutError) as exc:
+        log.info("token %s: last use not recorded this time (%s)", token_id, type(exc).__name__)
+        return False
+
+
+@contextmanager
+def _short_transaction(bind: Engine | Connection) -> Iterator[Connection]:
+    if isinstance(bind, Connection):
+        with bind.begin_nested():
+            yield bind
+        return
+    with bind.connect() as conn:
+        sqlite = bind.dialect.name == "sqlite"
+        raw = conn.connection.driver_connection  # pragmas outside any transaction
+        waits = raw.execute("PRAGMA busy_timeout").fetchone()[0] if sqlite else None
+        if sqlite:
+            raw.execute(f"PRAGMA busy_timeout={TOKEN_USE_WAIT_MS}")
+        try:
+            with conn.begin():
+                yield conn
+        finally:
+            if sqlite:
+                raw.execute(f"PRAGMA busy_timeout={waits}")
