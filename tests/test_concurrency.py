@@ -340,6 +340,39 @@ def test_a_mix_of_reads_saves_submits_and_approvals(site):
         assert assert_summaries_match(session) == LINES
 
 
+# Coroutine functions that may run on the event loop: each only awaits (the request body, a
+# database turn) or computes a little. Anything that reads the database, hashes a password or
+# reads a file is a plain `def`. A new `async def` on a route must be added here, knowingly.
+NON_BLOCKING = {"get_principal", "database_turn", "_anyone", "_form_data", "refuse_nul"} | {
+    f"permission_{name}" for name in ("public", "signed_in", "review", "admin", "edit")}
+
+
+def test_no_route_runs_blocking_work_on_the_event_loop(tmp_path):
+    import inspect
+
+    from fastapi.routing import APIRoute
+
+    from mne.app import create_app
+    from mne.config import Settings
+    from tests.conftest import TEST_SECRET
+    from tests.routes import iter_routes
+
+    app = create_app(Settings(database_url=f"sqlite:///{tmp_path / 'unused.db'}", secret_key=TEST_SECRET))
+    found: set[str] = set()
+    for path, route in iter_routes(app.routes):
+        if not isinstance(route, APIRoute):
+            continue
+        stack = [route.dependant]
+        while stack:
+            dependant = stack.pop()
+            call = dependant.call
+            if call is not None and (inspect.iscoroutinefunction(call) or inspect.isasyncgenfunction(call)):
+                found.add(call.__name__)
+                assert call.__name__ in NON_BLOCKING, f"{path}: async {call.__name__} is not known to be non-blocking"
+            stack.extend(dependant.dependencies)
+    assert {"get_principal", "database_turn"} <= found
+
+
 # --- the mechanisms, one at a time ------------------------------------------------------------
 
 def test_a_read_transaction_cannot_write(site):
@@ -439,30 +472,28 @@ def test_a_request_that_cannot_get_the_database_in_time_gets_503(site, tmp_path)
             assert client.get("/api/v1/countries", headers=bearer(token)).status_code == 200
 
 
-# Coroutine functions that may run on the event loop: each only awaits (the request body, a
-# database turn) or computes a little. Anything that reads the database, hashes a password or
-# reads a file is a plain `def`. A new `async def` on a route must be added here, knowingly.
-NON_BLOCKING = {"get_principal", "database_turn", "_anyone", "_form_data", "refuse_nul"} | {
-    f"permission_{name}" for name in ("public", "signed_in", "review", "admin", "edit")}
 
+def test_wrong_passwords_at_once_are_all_counted(site):
+    """Sign-ins hash outside their transaction, yet every failure is still counted: six wrong
+    passwords at once for one account, then the right one is refused for a while (429).
+    It runs last of its database's tests here: the account stays throttled for 15 minutes."""
+    email = site.reviewer_email
 
-def test_no_route_runs_blocking_work_on_the_event_loop(app):
-    import inspect
+    async def scenario():
+        async def attempt(password: str) -> httpx.Response:
+            async with httpx.AsyncClient(base_url=site.url, timeout=60) as client:
+                page = await client.get("/login")
+                csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+                return await client.post("/login", data={"email": email, "password": password,
+                                                         "csrf_token": csrf, "next": "/"})
 
-    from fastapi.routing import APIRoute
+        wrong = await asyncio.gather(*(attempt(f"wrong-password-{n}") for n in range(6)))
+        return wrong, await attempt(factories.PASSWORD)
 
-    from tests.routes import iter_routes
+    wrong, right = run(scenario())
+    assert [r.status_code for r in wrong] == [401] * 6
+    assert right.status_code == 429 and int(right.headers["Retry-After"]) > 0
+    from mne.users.models import LoginAttempt
 
-    found: set[str] = set()
-    for path, route in iter_routes(app.routes):
-        if not isinstance(route, APIRoute):
-            continue
-        stack = [route.dependant]
-        while stack:
-            dependant = stack.pop()
-            call = dependant.call
-            if call is not None and (inspect.iscoroutinefunction(call) or inspect.isasyncgenfunction(call)):
-                found.add(call.__name__)
-                assert call.__name__ in NON_BLOCKING, f"{path}: async {call.__name__} is not known to be non-blocking"
-            stack.extend(dependant.dependencies)
-    assert {"get_principal", "database_turn"} <= found
+    with Session(engine_for(site.db_url)) as session:
+        assert len(session.exec(select(LoginAttempt).where(LoginAttempt.email == email)).all()) == 6
