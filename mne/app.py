@@ -21,7 +21,7 @@ from mne import __version__
 from mne.config import Settings, get_settings
 from mne.db import engine_for
 from mne.deps import Anyone, Public
-from mne.errors import DomainError, Unauthorized, envelope
+from mne.errors import DomainError, Unauthorized, Unavailable, envelope
 
 log = logging.getLogger("mne")
 
@@ -97,20 +97,16 @@ def install_error_handlers(app: FastAPI) -> None:
         # Two writers raced past the same check (e.g. a duplicate code): the later one conflicts.
         return _error_response(request, 409, "conflict", "this conflicts with data saved at the same moment; reload and try again")
 
-    @app.exception_handler(OperationalError)
-    async def database_unavailable(request: Request, exc: OperationalError):
-        # The database is unreachable, or a wait ran out (SQLite's write lock, a lock or
-        # deadlock on PostgreSQL): nothing was written, and trying again is the remedy.
-        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else type(exc).__name__
+    async def database_unavailable(request: Request, exc: OperationalError | PoolTimeout):
+        # The database is unreachable, or a wait ran out (no pooled connection, SQLite's write
+        # lock, a lock or deadlock on PostgreSQL): nothing was written; trying again is the remedy.
+        reason = str(exc.orig).strip().splitlines()[0] if getattr(exc, "orig", None) else type(exc).__name__
         log.warning("database unavailable on %s %s: %s", request.method, request.url.path, reason)
-        return _error_response(request, 503, "unavailable", "the database is busy or unreachable; "
-                               "nothing was saved; try again in a moment", None, {"Retry-After": "2"})
+        return await domain_error(request, Unavailable("the database is busy or unreachable; nothing was "
+                                                       "saved; try again in a moment"))
 
-    @app.exception_handler(PoolTimeout)
-    async def pool_exhausted(request: Request, exc: PoolTimeout):
-        log.warning("no database connection free on %s %s", request.method, request.url.path)
-        return _error_response(request, 503, "unavailable", "the server is busy; try again in a moment",
-                               None, {"Retry-After": "2"})
+    app.add_exception_handler(OperationalError, database_unavailable)
+    app.add_exception_handler(PoolTimeout, database_unavailable)
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception):
@@ -118,8 +114,8 @@ def install_error_handlers(app: FastAPI) -> None:
         return _error_response(request, 500, "internal", "an unexpected error occurred; it has been logged")
 
 
-# Threads beyond the database turns: /healthz, static files and requests' bookkeeping never
-# wait for a thread behind requests at the database (each of those uses one thread at a time).
+# Threads beyond the database turns: /healthz and static files never wait for a thread behind
+# requests at the database (each of those uses one thread at a time).
 SPARE_THREADS = 8
 
 

@@ -4,7 +4,7 @@ How many requests touch the database at once, and how each transaction begins:
 
 - A worker serves at most ``db_pool_size`` requests at the database at once (``mne.deps``
   admits them); each holds one pooled connection. ``RESERVED_CONNECTIONS`` more are kept for
-  ``/healthz`` and bookkeeping, so those never queue behind requests.
+  ``/healthz``, which takes no turn, so it never queues behind requests.
 - A request's transaction is opened for ``READ`` (GET, HEAD, OPTIONS) or for ``WRITE``
   (everything else). A read transaction is read-only in the database itself (PostgreSQL
   ``BEGIN READ ONLY``, SQLite ``query_only``): a read that tried to write would fail loudly
@@ -90,19 +90,17 @@ def engine_for(url: str, echo: bool = False, *, pool_size: int = DEFAULT_POOL_SI
     else:
         engine = create_engine(url, echo=echo, pool_pre_ping=True,
                                connect_args={"connect_timeout": max(1, int(timeout))}, **pool)
-    engine._mne_access = {  # type: ignore[attr-defined]
-        READ: engine.execution_options(**{_ACCESS: READ}, **(
-            {"postgresql_readonly": True} if engine.dialect.name == "postgresql" else {})),
-        WRITE: engine.execution_options(**{_ACCESS: WRITE}),
-    }
     return engine
 
 
+@lru_cache(maxsize=64)
 def for_access(engine: Engine, access: str | None) -> Engine:
-    """The engine whose transactions begin for READ or WRITE (None: the database's default)."""
+    """The engine whose transactions begin for READ or WRITE (None: the database's default);
+    it shares the engine's pool."""
     if access is None:
         return engine
-    return engine._mne_access[access]  # type: ignore[attr-defined]
+    readonly = access == READ and engine.dialect.name == "postgresql"
+    return engine.execution_options(**{_ACCESS: access}, **({"postgresql_readonly": True} if readonly else {}))
 
 
 def get_engine() -> Engine:

@@ -209,11 +209,10 @@ def test_twenty_saves_of_different_lines(site):
         assert len(saved) == 20
 
 
-async def sign_in(client: httpx.AsyncClient, email: str) -> httpx.Response:
+async def sign_in(client: httpx.AsyncClient, email: str, password: str = factories.PASSWORD) -> httpx.Response:
     page = await client.get("/login")
     csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
-    return await client.post("/login", data={"email": email, "password": factories.PASSWORD,
-                                             "csrf_token": csrf, "next": "/"})
+    return await client.post("/login", data={"email": email, "password": password, "csrf_token": csrf, "next": "/"})
 
 
 def test_ten_sign_ins_while_reads_go_on(site):
@@ -482,10 +481,7 @@ def test_wrong_passwords_at_once_are_all_counted(site):
     async def scenario():
         async def attempt(password: str) -> httpx.Response:
             async with httpx.AsyncClient(base_url=site.url, timeout=60) as client:
-                page = await client.get("/login")
-                csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
-                return await client.post("/login", data={"email": email, "password": password,
-                                                         "csrf_token": csrf, "next": "/"})
+                return await sign_in(client, email, password)
 
         wrong = await asyncio.gather(*(attempt(f"wrong-password-{n}") for n in range(6)))
         return wrong, await attempt(factories.PASSWORD)
