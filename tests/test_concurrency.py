@@ -459,6 +459,12 @@ def test_a_request_that_cannot_get_the_database_in_time_gets_503(site, tmp_path)
                         assert 0.9 <= time.perf_counter() - started < 3
                         # Readers are not held up by a writer.
                         assert client.get("/api/v1/countries", headers=bearer(token)).status_code == 200
+                        # A page's form gets the busy page, in words, not a 500.
+                        csrf = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/login").text).group(1)
+                        page = client.post("/login", data={"email": site.officer_email, "csrf_token": csrf,
+                                                           "password": factories.PASSWORD, "next": "/"})
+                        assert page.status_code == 503 and "The server is busy" in page.text
+                        assert "send the form again" in page.text
                         assert client.get("/healthz").status_code == 200
                     with Session(engine) as session:
                         assert session.get(Result, rid).value == 5  # nothing was written
