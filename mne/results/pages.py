@@ -24,8 +24,8 @@ from mne.filters import Filters
 from mne.forms import FormDataDep, field_errors, is_htmx, parse_id, refuse_nul, sentence
 from mne.projects.pages import place_errors
 from mne.reference import service as reference
+from mne.results import presenters
 from mne.results import service as results
-from mne.results import views
 from mne.results.models import AGE_FIELDS, AGE_LABELS, SEX_FIELDS
 from mne.results.schemas import ResultWrite
 from mne.web import render
@@ -55,8 +55,8 @@ def _when(moment) -> str:
 def _grid_page(request: Request, session: Session, principal: Principal, project, *, year: str = "",
                notice: str = "", error: str = "", status_code: int = 200):
     return render(request, "results/grid.html", {
-        "grid": views.build_grid(session, principal, project, year), "notice": notice, "error": error,
-        "statuses": views.STATUS_LABELS,
+        "grid": presenters.build_grid(session, principal, project, year), "notice": notice, "error": error,
+        "statuses": presenters.STATUS_LABELS,
     }, status_code=status_code)
 
 
@@ -97,7 +97,7 @@ def _cell_params(source) -> tuple[int, str, str]:
             str(source.get("period", ""))[:8])
 
 
-def _form_of(ctx: views.CellContext) -> dict:
+def _form_of(ctx: presenters.CellContext) -> dict:
     r = ctx.cell.result
     form = {k: "" for k in VALUE_FIELDS}
     if r is not None:
@@ -109,7 +109,7 @@ def _form_of(ctx: views.CellContext) -> dict:
     return form
 
 
-def _edit_page(request: Request, ctx: views.CellContext, *, form: dict, errors: dict | None = None,
+def _edit_page(request: Request, ctx: presenters.CellContext, *, form: dict, errors: dict | None = None,
                conflict: str = "", status_code: int = 200):
     return render(request, "results/edit.html", {
         "ctx": ctx, "cell": ctx.cell, "form": form, "errors": errors or {}, "conflict": conflict,
@@ -120,7 +120,7 @@ def _edit_page(request: Request, ctx: views.CellContext, *, form: dict, errors: 
 @router.get("/results/edit", name="result_edit")
 def edit_result_page(request: Request, session: SessionDep, principal: EditorUser, indicator_id: str = "",
                      country: str = "", period: str = ""):
-    ctx = views.load_cell(session, principal, *_cell_params(
+    ctx = presenters.load_cell(session, principal, *_cell_params(
         {"indicator_id": indicator_id, "country": country, "period": period}), for_edit=True)
     return _edit_page(request, ctx, form=_form_of(ctx))
 
@@ -129,14 +129,14 @@ def edit_result_page(request: Request, session: SessionDep, principal: EditorUse
 def result_cell(request: Request, session: SessionDep, principal: CurrentUser, indicator_id: str = "",
                 country: str = "", period: str = ""):
     """One cell of the grid as it is now (htmx); without JavaScript, the grid itself."""
-    ctx = views.load_cell(session, principal, *_cell_params(
+    ctx = presenters.load_cell(session, principal, *_cell_params(
         {"indicator_id": indicator_id, "country": country, "period": period}))
     if not is_htmx(request):
         return RedirectResponse(f"/projects/{quote(ctx.project.code)}/results#{ctx.cell.id}", status_code=303)
     return render(request, "results/grid.html", {"cell": ctx.cell}, block="cell")
 
 
-def _write_body(ctx: views.CellContext, form: dict, version: str) -> dict:
+def _write_body(ctx: presenters.CellContext, form: dict, version: str) -> dict:
     body: dict = {"indicator_id": ctx.indicator.id, "country": ctx.cell.country.iso3, "period": ctx.cell.period.code,
                   "narrative": form["narrative"], "means_of_verification": form["means_of_verification"],
                   "version": version or None}
@@ -161,13 +161,13 @@ def _result_errors(exc) -> dict[str, str]:
     return place_errors(out, lambda f: f in known)
 
 
-def _conflict_message(session: Session, ctx: views.CellContext, exc: Conflict, typed: str) -> str:
+def _conflict_message(session: Session, ctx: presenters.CellContext, exc: Conflict, typed: str) -> str:
     """What happened, in words, with the value that is there now and who put it there."""
     current, row = ctx.cell.result, ctx.row
     if current is None or row is None:
         return f"Not saved: {sentence(exc.message)}"
-    who = views.people(session, [row.updated_by_id]).get(row.updated_by_id) or "someone"
-    now = f"{_fmt(current.value)} ({views.STATUS_LABELS[current.status].lower()})"
+    who = presenters.people(session, [row.updated_by_id]).get(row.updated_by_id) or "someone"
+    now = f"{_fmt(current.value)} ({presenters.STATUS_LABELS[current.status].lower()})"
     if ctx.cell.locked_reason:
         return (f"Not saved: {sentence(exc.message)} It now holds {now}, last changed by {who} "
                 f"on {_when(row.updated_at)}.")
@@ -180,7 +180,7 @@ def _conflict_message(session: Session, ctx: views.CellContext, exc: Conflict, t
 @router.post("/results/edit")
 def save_result(request: Request, session: SessionDep, principal: EditorUser, form: FormDataDep):
     params = _cell_params(form)
-    ctx = views.load_cell(session, principal, *params, for_edit=True)
+    ctx = presenters.load_cell(session, principal, *params, for_edit=True)
     typed = {k: str(form.get(k, "")).strip() for k in VALUE_FIELDS}
     version = str(form.get("version", "")).strip()
     try:
@@ -192,10 +192,10 @@ def save_result(request: Request, session: SessionDep, principal: EditorUser, fo
         return _edit_page(request, ctx, form=typed, errors=_result_errors(exc), status_code=422)
     except Conflict as exc:  # a stale version, a result submitted or approved meanwhile, a closed period
         session.rollback()
-        ctx = views.load_cell(session, principal, *params, for_edit=True)
+        ctx = presenters.load_cell(session, principal, *params, for_edit=True)
         return _edit_page(request, ctx, form=typed, conflict=_conflict_message(session, ctx, exc, typed["value"]),
                           status_code=409)
-    ctx = views.load_cell(session, principal, *params)
+    ctx = presenters.load_cell(session, principal, *params)
     if not is_htmx(request):
         return RedirectResponse(f"/projects/{quote(ctx.project.code)}/results?notice=saved#{ctx.cell.id}",
                                 status_code=303)
@@ -207,10 +207,10 @@ def save_result(request: Request, session: SessionDep, principal: EditorUser, fo
 
 def _result_page(request: Request, session: Session, principal: Principal, result_id: int, *, notice: str = "",
                  errors: dict | None = None, values: dict | None = None, error: str = "", status_code: int = 200):
-    detail = views.result_detail(session, principal, result_id)
+    detail = presenters.result_detail(session, principal, result_id)
     return render(request, "results/detail.html", {
         "d": detail, "r": detail.result, "notice": RESULT_NOTICES.get(notice, ""), "errors": errors or {},
-        "values": values or {}, "error": error, "statuses": views.STATUS_LABELS,
+        "values": values or {}, "error": error, "statuses": presenters.STATUS_LABELS,
     }, status_code=status_code)
 
 
@@ -286,7 +286,7 @@ def _queue_page(request: Request, session: Session, principal: Principal, params
                       project=(params["project"],) if params["project"] else ())
     errors: dict[str, str] = {}
     try:
-        items, total = views.review_queue(session, principal, filters=filters, period=params["period"] or None,
+        items, total = presenters.review_queue(session, principal, filters=filters, period=params["period"] or None,
                                           page=page)
     except Invalid as exc:  # a period filter that names no period
         items, total, errors, status_code = [], 0, field_errors(exc), 422
@@ -298,7 +298,7 @@ def _queue_page(request: Request, session: Session, principal: Principal, params
     here = "/review" + (f"?{query}" if query else "")
     countries = {c.iso3: c for c in reference.countries(session)}
     response = render(request, "results/review.html", {
-        "items": items, "total": total, "page": page, "pages": max(1, -(-total // views.QUEUE_PAGE)),
+        "items": items, "total": total, "page": page, "pages": max(1, -(-total // presenters.QUEUE_PAGE)),
         "params": params, "filtered": bool(kept), "errors": errors, "here": here,
         "page_url": lambda n: "/review?" + urlencode({**kept, "page": n}),
         "countries": countries, "subregions": reference.subregions(session),
@@ -331,7 +331,7 @@ def _queue_state(back: str) -> tuple[str, dict[str, str], int]:
 
 def _review(request: Request, session: Session, principal: Principal, result_id: str, form, action: str):
     rid = parse_id(result_id, "result")
-    views.queue_item(session, principal, rid)  # 404 / 403 first
+    presenters.queue_item(session, principal, rid)  # 404 / 403 first
     version_text = str(form.get("version", "")).strip()
     version = int(version_text) if version_text.isdigit() and len(version_text) < 10 else None
     note = str(form.get("note", ""))[:5000]
@@ -347,14 +347,14 @@ def _review(request: Request, session: Session, principal: Principal, result_id:
         if not is_htmx(request):
             return _queue_page(request, session, principal, params, page, item_errors={rid: (errors, note)},
                                status_code=exc.status_code)
-        item = views.queue_item(session, principal, rid)
+        item = presenters.queue_item(session, principal, rid)
         item.errors, item.note = errors, note
         return render(request, "results/review.html", {"item": item, "here": back}, status_code=exc.status_code,
                       block="row")
     done = "approved" if action == "approve" else "returned"
     if not is_htmx(request):
         return RedirectResponse(f"{back}{'&' if '?' in back else '?'}notice={done}", status_code=303)
-    item = views.queue_item(session, principal, rid)
+    item = presenters.queue_item(session, principal, rid)
     item.done = ("Approved: the result is now locked." if action == "approve"
                  else "Returned to the officer with your note.")
     return render(request, "results/review.html", {"item": item, "here": back}, block="row")
