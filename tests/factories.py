@@ -1,4 +1,12 @@
-"""Small factories that build real rows through the real services."""
+"""Small factories of test rows.
+
+`user` and `token` go through the users service (passwords hashed, scopes and token digests
+stored as in production); `sign_in` through the real login form. `donor`, `project`,
+`indicator` and `result` insert raw rows: quick, but without the services' checks and audit
+events, so they suit tests that need some data to show or to refuse. Where the services'
+rules, the audit trail or progress figures are what is tested, build the data through the
+services instead (the API, or `tests/progress_world.py`).
+"""
 
 from __future__ import annotations
 
@@ -41,7 +49,7 @@ def donor(session: Session, code: str, name: str | None = None) -> Donor:
 
 def project(session: Session, code: str | None = None, *, countries=("KGZ",), priorities=("SP1",),
             donors=(), start="2022-01-01", end="2023-12-31", office_id=None):
-    """A project row with its tags (the project service arrives with the workflow issue)."""
+    """A project row with its countries, priorities and donors (raw rows, not the project service)."""
     from datetime import date
 
     from mne.projects.models import Project, ProjectCountry, ProjectDonor, ProjectPriority

@@ -6,14 +6,13 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
-from fastapi.testclient import TestClient
-from lxml import html as lxml_html
 from sqlmodel import func, select
 
 from mne.audit import service as audit
 from mne.reference.models import Country, Donor, Period, StandardIndicator
 from mne.users.models import ApiToken, User, UserCountry
 from tests import factories
+from tests.pages import browser, doc, error_beside, fresh
 
 ADMIN_EMAIL = "pages.admin@test.example"
 NEW_PASSWORD = "Seven-Long-Rivers-2025"
@@ -30,32 +29,6 @@ def admin(client, session):
 
 def admin_id(session) -> int:
     return session.exec(select(User.id).where(User.email == ADMIN_EMAIL)).one()
-
-
-def browser(client) -> TestClient:
-    """A second browser (its own cookies) on the same app and test transaction."""
-    return TestClient(client.app, raise_server_exceptions=False, base_url="http://testserver")
-
-
-def doc(response):
-    return lxml_html.fromstring(response.text)
-
-
-def error_beside(response, input_id: str) -> str:
-    """The error shown next to the input: the input points at it with aria-describedby."""
-    page = doc(response)
-    field = page.get_element_by_id(input_id)
-    if field.tag != "fieldset":  # a group of checkboxes is described, not marked invalid
-        assert field.get("aria-invalid") == "true", f"{input_id} is not marked invalid"
-    described = field.get("aria-describedby", "").split()
-    assert f"{input_id}-error" in described
-    return page.get_element_by_id(f"{input_id}-error").text_content().strip()
-
-
-def fresh(session):
-    """The test's session sees what the app committed, not what it cached earlier."""
-    session.expire_all()
-    return session
 
 
 def count(session, model) -> int:

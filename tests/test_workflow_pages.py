@@ -7,8 +7,6 @@ from __future__ import annotations
 import re
 
 import pytest
-from fastapi.testclient import TestClient
-from lxml import html as lxml_html
 from sqlmodel import select
 
 from mne.indicators.models import Indicator, IndicatorTarget, PeriodTarget
@@ -16,6 +14,7 @@ from mne.projects.models import Project, ProjectDonor, ProjectPriority
 from mne.reference.models import Period
 from mne.results.models import Result
 from tests import factories
+from tests.pages import browser, doc, error_beside, fresh
 
 KGZ = "pages.kgz@test.example"
 TJK = "pages.tjk@test.example"
@@ -25,30 +24,6 @@ HX = {"HX-Request": "true"}
 
 
 # --- helpers ------------------------------------------------------------------------------
-
-def browser(client) -> TestClient:
-    """A second browser (its own cookies) on the same app and test transaction."""
-    return TestClient(client.app, raise_server_exceptions=False, base_url="http://testserver")
-
-
-def doc(response):
-    return lxml_html.fromstring(response.text)
-
-
-def error_beside(response, input_id: str) -> str:
-    """The error shown next to the input: the input points at it with aria-describedby."""
-    page = doc(response)
-    field = page.get_element_by_id(input_id)
-    if field.tag != "fieldset":
-        assert field.get("aria-invalid") == "true", f"{input_id} is not marked invalid"
-    assert f"{input_id}-error" in field.get("aria-describedby", "").split()
-    return page.get_element_by_id(f"{input_id}-error").text_content().strip()
-
-
-def fresh(session):
-    session.expire_all()
-    return session
-
 
 @pytest.fixture
 def users(session):
