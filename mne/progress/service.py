@@ -32,7 +32,7 @@ from mne.projects.models import Project, ProjectDonor, ProjectGcm, ProjectMarker
 from mne.reference.models import Country, Donor, GcmObjective, Marker, Priority, SdgTarget, StandardIndicator, Subregion
 
 DIMENSIONS = ("priority", "pillar", "subregion", "country", "donor", "project", "sdg", "gcm", "marker")
-# Dimensions that follow from a line's priority and country alone: summary_cell answers them.
+# Dimensions that follow from a line's priority and country alone: region_summary answers them.
 CELL_DIMENSIONS = frozenset({"priority", "pillar", "subregion", "country"})
 TAG_TABLES = {"donor": (ProjectDonor, ProjectDonor.donor_code), "sdg": (ProjectSdg, ProjectSdg.sdg_code),
               "gcm": (ProjectGcm, ProjectGcm.gcm_number), "marker": (ProjectMarker, ProjectMarker.marker_code)}
