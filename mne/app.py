@@ -17,13 +17,50 @@ from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from mne import __version__
+from mne import __version__, home
+from mne.audit import pages as audit_pages
+from mne.auth import pages as auth_pages
 from mne.config import Settings, get_settings
 from mne.db import engine_for
 from mne.deps import Anyone, Public
 from mne.errors import DomainError, Unauthorized, Unavailable, envelope
+from mne.indicators import pages as indicator_pages
+from mne.indicators import routes as indicator_routes
+from mne.progress import pages as progress_pages
+from mne.progress import routes as progress_routes
+from mne.projects import pages as project_pages
+from mne.projects import routes as project_routes
+from mne.reference import pages as reference_pages
+from mne.reference import routes as reference_routes
+from mne.results import pages as result_pages
+from mne.results import routes as result_routes
+from mne.users import pages as user_pages
+from mne.web import render, templates
 
 log = logging.getLogger("mne")
+
+# The JSON API (/api/v1), in the order of its OpenAPI document. It is mounted before the pages,
+# so a route name both share (create_project, return_result, …) names the API route.
+API_ROUTERS = (
+    reference_routes.router,
+    project_routes.router,
+    indicator_routes.router,
+    result_routes.router,
+    progress_routes.router,
+)
+# The HTML pages. Within a router, literal paths come before parameters (/projects/new before
+# /projects/{code}); no path of one router matches another's.
+PAGE_ROUTERS = (
+    auth_pages.router,
+    home.router,
+    user_pages.router,
+    reference_pages.router,
+    progress_pages.router,
+    audit_pages.router,
+    project_pages.router,
+    indicator_pages.router,
+    result_pages.router,
+)
 
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -49,8 +86,6 @@ def _error_response(request: Request, status: int, code: str, message: str, deta
     if status == 401:
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         return RedirectResponse(f"/login?next={target}", status_code=303)
-    from mne.web import render
-
     response = render(request, "error.html", {"status": status, "code": code, "message": message,
                                               "details": details or []}, status_code=status)
     for key, value in (headers or {}).items():
@@ -157,43 +192,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return response
 
     install_error_handlers(app)
-
-    from mne.audit import pages as audit_pages
-    from mne.auth import pages as auth_pages
-    from mne.indicators import routes as indicator_routes
-    from mne.indicators import pages as indicator_pages
-    from mne.projects import pages as project_pages
-    from mne.results import pages as result_pages
-    from mne.projects import routes as project_routes
-    from mne.results import routes as result_routes
-    from mne.progress import routes as progress_routes
-    from mne.progress import pages as progress_pages
-    from mne.reference import routes as reference_routes
-    from mne.reference import pages as reference_pages
-    from mne.users import pages as user_pages
-    from mne import home
-
-    app.include_router(auth_pages.router)
-    app.include_router(home.router)
-    app.include_router(user_pages.router)
-    app.include_router(reference_pages.router)
-    app.include_router(reference_routes.router)
-    app.include_router(project_routes.router)
-    app.include_router(indicator_routes.router)
-    app.include_router(result_routes.router)
-    app.include_router(progress_routes.router)
-    app.include_router(progress_pages.router)
-    app.include_router(audit_pages.router)
-    app.include_router(project_pages.router)
-    app.include_router(indicator_pages.router)
-    app.include_router(result_pages.router)
-
+    for router in (*API_ROUTERS, *PAGE_ROUTERS):
+        app.include_router(router)
     app.mount("/static", StaticFiles(packages=[("mne", "static")]), name="static")
 
     @app.get("/docs", include_in_schema=False)
     def docs(request: Request, _: Public):
-        from mne.web import templates
-
         return templates.TemplateResponse(request, "docs.html", {})
 
     @app.get("/healthz", tags=["operations"])
