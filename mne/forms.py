@@ -84,11 +84,6 @@ async def _form_data(request: Request) -> FormData:
 FormDataDep = Annotated[FormData, Depends(_form_data)]
 
 
-def is_htmx(request: Request) -> bool:
-    """An htmx request for a fragment (the same test `mne.web.render` uses)."""
-    return request.headers.get("HX-Request") == "true" and not request.headers.get("HX-Boosted")
-
-
 async def refuse_nul(request: Request) -> None:
     """A NUL character is never valid in a path, query or form field (PostgreSQL cannot store or
     compare it): refuse the request as bad input instead of failing in the database."""

@@ -3,18 +3,57 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
 from fastapi import Request
+from jinja2 import pass_context
 from jinja2_fragments.fastapi import Jinja2Blocks
 from starlette.responses import Response
 from starlette.routing import NoMatchFound
 
 from mne.base import Role
 from mne.config import ROOT
+from mne.formatting import num, pct, shorten_text
+from mne.htmx import htmx
+from mne.progress.rules import AT_RISK_MIN, ON_TRACK_MIN, STATUSES
 from mne.reference.schemas import KOSOVO_FOOTNOTE
 
-templates = Jinja2Blocks(directory=str(ROOT / "templates"))
-templates.env.globals["KOSOVO_FOOTNOTE"] = KOSOVO_FOOTNOTE
+STATUS_WORDS = {"on_track": "on track", "at_risk": "at risk", "off_track": "off track", "no_data": "no data",
+                "not_started": "not started"}
+
+
+def path_for(request: Request, name: str, **params: Any) -> str:
+    """A route's path (not an absolute URL: right behind any proxy). Starlette puts parameters
+    into the path as given, so they are quoted here."""
+    quoted = {k: quote(v, safe="") if isinstance(v, str) else v for k, v in params.items()}
+    return request.app.url_path_for(name, **quoted)
+
+
+def path_if_any(request: Request, name: str, **params: Any) -> str | None:
+    """A route's path, or None while that page is not built (other issues add pages)."""
+    try:
+        return path_for(request, name, **params)
+    except NoMatchFound:
+        return None
+
+
+def build_templates() -> Jinja2Blocks:
+    """The templates with every global and filter the pages use: registered here, and only here."""
+    templates = Jinja2Blocks(directory=str(ROOT / "templates"))
+    templates.env.globals.update({
+        "path_for": pass_context(lambda context, name, **params: path_for(context["request"], name, **params)),
+        "path_if_any": pass_context(lambda context, name, **params: path_if_any(context["request"], name, **params)),
+        "KOSOVO_FOOTNOTE": KOSOVO_FOOTNOTE,
+        "STATUSES": STATUSES,
+        "STATUS_WORDS": STATUS_WORDS,
+        # The band thresholds as the pages print them (from the rules, never retyped).
+        "BANDS": {"on_track": pct(ON_TRACK_MIN), "at_risk": pct(AT_RISK_MIN)},
+    })
+    templates.env.filters.update({"num": num, "pct": pct, "shorten_text": shorten_text})
+    return templates
+
+
+templates = build_templates()
 
 ALL = frozenset(Role)
 # (label, route name, roles). An entry shows only when its route exists, so the menu never
@@ -59,8 +98,7 @@ def render(
     """Render a page, or only its `block` when htmx asks for a fragment."""
     ctx = {"request": request, "principal": getattr(request.state, "principal", None),
            "nav": navigation(request), **(context or {})}
-    is_htmx = request.headers.get("HX-Request") == "true" and not request.headers.get("HX-Boosted")
-    if block and is_htmx:
+    if block and htmx(request).wants_fragment:
         response = templates.TemplateResponse(request, template, ctx, block_name=block, status_code=status_code)
     else:
         response = templates.TemplateResponse(request, template, ctx, status_code=status_code)

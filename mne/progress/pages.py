@@ -12,8 +12,6 @@ from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query, Request
-from jinja2 import pass_context
-from starlette.routing import NoMatchFound
 from sqlmodel import select
 
 from mne.auth import scope
@@ -21,64 +19,23 @@ from mne.base import Role
 from mne.deps import CurrentUser, SessionDep
 from mne.errors import Invalid, NotFound
 from mne.filters import Filters, FiltersDep
+from mne.formatting import pct
+from mne.htmx import htmx
 from mne.progress import charts, service
 from mne.progress.rules import AT_RISK_MIN, ON_TRACK_MIN, STATUSES, PeriodInfo
 from mne.projects import service as projects
 from mne.projects.models import PROJECT_CODE_PATTERN
 from mne.reference.models import Donor, Marker
+from mne.reference.periods import all_periods, resolve_as_of
 from mne.reference.schemas import KOSOVO
-from mne.web import render, templates
+from mne.web import render
 
 router = APIRouter(include_in_schema=False)
 
 LINES_PER_PAGE = 50
 GROUPS_SHOWN = 100  # rows of a drill-down table (a country can have thousands of projects)
-STATUS_WORDS = {"on_track": "on track", "at_risk": "at risk", "off_track": "off track", "no_data": "no data",
-                "not_started": "not started"}
 REASONS = {"draft": "a draft, not submitted", "returned": "returned for correction",
            "after_period": "for a period after the as-of period", "pending": "submitted, awaiting approval"}
-
-
-def _pct(value: float | None, digits: int = 0) -> str:
-    return "—" if value is None else f"{value * 100:.{digits}f} %"
-
-
-def _num(value: float | None) -> str:
-    if value is None:
-        return "—"
-    return f"{value:,.0f}" if float(value).is_integer() or abs(value) >= 1000 else f"{value:,.2f}".rstrip("0").rstrip(".")
-
-
-def _shorten(text: str, length: int = 90) -> str:
-    if len(text) <= length:
-        return text
-    return text[:length].rsplit(" ", 1)[0].rstrip(",;:") + "…"
-
-
-@pass_context
-def _path_for(context, name: str, **params: Any) -> str:
-    """A route's path (not an absolute URL: right behind any proxy)."""
-    return context["request"].app.url_path_for(name, **params)
-
-
-@pass_context
-def _path_if_any(context, name: str, **params: Any) -> str | None:
-    """A route's path, or None while that page is not built (other issues add pages)."""
-    try:
-        return context["request"].app.url_path_for(name, **params)
-    except NoMatchFound:
-        return None
-
-
-templates.env.globals.setdefault("path_for", _path_for)
-templates.env.globals.setdefault("path_if_any", _path_if_any)
-templates.env.filters.setdefault("pct", _pct)
-templates.env.filters.setdefault("num", _num)
-templates.env.filters.setdefault("shorten_text", _shorten)
-templates.env.globals.setdefault("STATUS_WORDS", STATUS_WORDS)
-templates.env.globals.setdefault("STATUSES", STATUSES)
-# The band thresholds as the pages print them (from the rules, never retyped).
-templates.env.globals.setdefault("BANDS", {"on_track": _pct(ON_TRACK_MIN), "at_risk": _pct(AT_RISK_MIN)})
 
 
 @dataclass(frozen=True)
@@ -109,7 +66,7 @@ def _view(session, filters: Filters, as_of: str | None, include_pending: str | b
           status: str | None = None, page: int = 1) -> View:
     service.check_filters(filters)
     include_pending = include_pending if isinstance(include_pending, bool) else _pending(include_pending)
-    period = service.resolve_as_of(session, as_of)
+    period = resolve_as_of(session, as_of)
     statuses = tuple(s for s in (status or "").split(",") if s in STATUSES)
     return View(as_of=period, as_of_given=(as_of or "").strip(), include_pending=include_pending, filters=filters,
                 status=statuses, page=max(1, page))
@@ -138,7 +95,7 @@ def _options(session, principal) -> dict[str, Any]:
     if principal.role == Role.country_officer:
         countries = [c for c in countries if c.iso3 in principal.countries]
     return {
-        "periods": list(reversed(service.all_periods(session))),
+        "periods": list(reversed(all_periods(session))),
         "donors": donors,
         "subregions": list(lookups.subregions.values()),
         "countries": countries,
@@ -166,10 +123,8 @@ def _page(request: Request, session, principal, template: str, view: View, conte
     # Kosovo is listed in the country filter (and maybe in the figures): its footnote goes with it.
     context["show_kosovo_note"] = context.get("lists_kosovo") or any(c.iso3 == KOSOVO for c in options["countries"])
     response = render(request, template, context, block="page_body")
-    if request.headers.get("HX-Request") == "true":
-        # The address bar shows the tidy URL of what is on screen (no empty parameters).
-        response.headers["HX-Push-Url"] = request.url.path + view.query(**context["extra_params"])
-    return response
+    # The address bar shows the tidy URL of what is on screen (no empty parameters).
+    return htmx(request).push_url(response, request.url.path + view.query(**context["extra_params"]))
 
 
 def _lines(session, principal, view: View, **kwargs) -> dict[str, Any]:
@@ -366,9 +321,8 @@ def _band_text(lp) -> str:
         return "Nothing is expected yet (expected progress is 0), so the line has not started."
     if lp.status == "no_data":
         return "Something is expected by now, but no result is counted yet."
-    r = lp.ratio
-    high, low = f"{ON_TRACK_MIN:.0%}".replace("%", " %"), f"{AT_RISK_MIN:.0%}".replace("%", " %")
+    high, low = pct(ON_TRACK_MIN), pct(AT_RISK_MIN)
     bands = {"on_track": f"at least {high} of the expected progress: on track",
              "at_risk": f"between {low} and {high} of the expected progress: at risk",
              "off_track": f"below {low} of the expected progress: off track"}
-    return f"Progress is {r * 100:.0f} % of what is expected by now — {bands[lp.status]}."
+    return f"Progress is {pct(lp.ratio)} of what is expected by now — {bands[lp.status]}."

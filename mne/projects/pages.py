@@ -21,14 +21,15 @@ from mne.base import ProjectStatus, Role
 from mne.deps import CurrentUser, EditorUser, SessionDep
 from mne.errors import Forbidden, Invalid
 from mne.filters import Filters
-from mne.forms import FormDataDep, field_errors, is_htmx, refuse_nul, sentence
+from mne.forms import FormDataDep, field_errors, refuse_nul, sentence
+from mne.htmx import htmx
 from mne.indicators import service as indicators
 from mne.projects import service
 from mne.projects.models import Project
 from mne.projects.schemas import ProjectCreate, ProjectRead, ProjectUpdate
 from mne.reference import service as reference
 from mne.reference.schemas import KOSOVO
-from mne.web import render
+from mne.web import path_for, render
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(refuse_nul)])
 
@@ -85,9 +86,10 @@ def projects_page(
     found = service.search(session, principal, q=q, filters=filters, status=status or None,
                            page=max(1, page_no), per_page=PER_PAGE)
     kept = {k: v for k, v in params.items() if v}
+    here = path_for(request, "projects_page")
     response = render(request, "projects/list.html", {
         "found": found, "params": params, "filtered": bool(kept),
-        "page_url": lambda n: "/projects?" + urlencode({**kept, "page": n}),
+        "page_url": lambda n: here + "?" + urlencode({**kept, "page": n}),
         "countries": {c.iso3: c for c in reference.countries(session)},
         "subregions": reference.subregions(session),
         "priorities": reference.priorities(session),
@@ -95,10 +97,8 @@ def projects_page(
         "statuses": STATUS_LABELS,
         "can_register": principal.role == Role.country_officer,
     }, block="results")
-    if is_htmx(request):  # the clean URL of this view, to bookmark
-        query = urlencode({**kept, **({"page": found.page} if found.page > 1 else {})})
-        response.headers["HX-Push-Url"] = "/projects" + (f"?{query}" if query else "")
-    return response
+    query = urlencode({**kept, **({"page": found.page} if found.page > 1 else {})})
+    return htmx(request).push_url(response, here + (f"?{query}" if query else ""))  # the clean URL, to bookmark
 
 
 # --- the form -----------------------------------------------------------------------------

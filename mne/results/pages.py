@@ -21,7 +21,8 @@ from mne.auth.principal import Principal
 from mne.deps import CurrentUser, EditorUser, ReviewerUser, SessionDep
 from mne.errors import Conflict, Invalid
 from mne.filters import Filters
-from mne.forms import FormDataDep, field_errors, is_htmx, parse_id, refuse_nul, sentence
+from mne.forms import FormDataDep, field_errors, parse_id, refuse_nul, sentence
+from mne.htmx import htmx
 from mne.projects.pages import place_errors
 from mne.reference import service as reference
 from mne.results import presenters
@@ -113,7 +114,7 @@ def _edit_page(request: Request, ctx: presenters.CellContext, *, form: dict, err
                conflict: str = "", status_code: int = 200):
     return render(request, "results/edit.html", {
         "ctx": ctx, "cell": ctx.cell, "form": form, "errors": errors or {}, "conflict": conflict,
-        "inline": is_htmx(request), "version": ctx.cell.result.version if ctx.cell.result else "",
+        "inline": htmx(request).wants_fragment, "version": ctx.cell.result.version if ctx.cell.result else "",
     }, status_code=status_code, block="cell_form")
 
 
@@ -131,7 +132,7 @@ def result_cell(request: Request, session: SessionDep, principal: CurrentUser, i
     """One cell of the grid as it is now (htmx); without JavaScript, the grid itself."""
     ctx = presenters.load_cell(session, principal, *_cell_params(
         {"indicator_id": indicator_id, "country": country, "period": period}))
-    if not is_htmx(request):
+    if not htmx(request).wants_fragment:
         return RedirectResponse(f"/projects/{quote(ctx.project.code)}/results#{ctx.cell.id}", status_code=303)
     return render(request, "results/grid.html", {"cell": ctx.cell}, block="cell")
 
@@ -196,7 +197,7 @@ def save_result(request: Request, session: SessionDep, principal: EditorUser, fo
         return _edit_page(request, ctx, form=typed, conflict=_conflict_message(session, ctx, exc, typed["value"]),
                           status_code=409)
     ctx = presenters.load_cell(session, principal, *params)
-    if not is_htmx(request):
+    if not htmx(request).wants_fragment:
         return RedirectResponse(f"/projects/{quote(ctx.project.code)}/results?notice=saved#{ctx.cell.id}",
                                 status_code=303)
     announce = f"Saved {ctx.cell.label}: {_fmt(saved.value)}, draft."
@@ -304,9 +305,7 @@ def _queue_page(request: Request, session: Session, principal: Principal, params
         "countries": countries, "subregions": reference.subregions(session),
         "periods": list(reversed(reference.periods(session))), "notice": QUEUE_NOTICES.get(notice, ""),
     }, status_code=status_code, block="queue")
-    if is_htmx(request):
-        response.headers["HX-Push-Url"] = here  # the clean URL of this view, to bookmark
-    return response
+    return htmx(request).push_url(response, here)  # the clean URL of this view, to bookmark
 
 
 @router.get("/review", name="review_queue")
@@ -344,7 +343,7 @@ def _review(request: Request, session: Session, principal: Principal, result_id:
     except (Invalid, Conflict) as exc:
         session.rollback()
         errors = field_errors(exc) if isinstance(exc, Invalid) else {"": f"Nothing changed: {sentence(exc.message)}"}
-        if not is_htmx(request):
+        if not htmx(request).wants_fragment:
             return _queue_page(request, session, principal, params, page, item_errors={rid: (errors, note)},
                                status_code=exc.status_code)
         item = presenters.queue_item(session, principal, rid)
@@ -352,7 +351,7 @@ def _review(request: Request, session: Session, principal: Principal, result_id:
         return render(request, "results/review.html", {"item": item, "here": back}, status_code=exc.status_code,
                       block="row")
     done = "approved" if action == "approve" else "returned"
-    if not is_htmx(request):
+    if not htmx(request).wants_fragment:
         return RedirectResponse(f"{back}{'&' if '?' in back else '?'}notice={done}", status_code=303)
     item = presenters.queue_item(session, principal, rid)
     item.done = ("Approved: the result is now locked." if action == "approve"
