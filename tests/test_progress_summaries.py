@@ -30,6 +30,7 @@ from mne.projects import service as projects
 from mne.projects.models import Project, ProjectCountry, ProjectDonor
 from mne.projects.schemas import ProjectUpdate
 from mne.reference.models import Country, Period, Priority
+from mne.reference.periods import all_periods, resolve_as_of
 from mne.results import service as results
 from mne.results.models import Result
 from mne.results.schemas import ResultWrite
@@ -72,7 +73,7 @@ def lines_from_scratch(session: Session) -> list[rules.Line]:
 def assert_summaries_match(session: Session) -> int:
     session.commit()
     session.expire_all()
-    periods = service.all_periods(session)
+    periods = all_periods(session)
     lines = lines_from_scratch(session)
     stored = {(s.indicator_id, s.country_iso3, s.period_code): s for s in session.exec(select(LineSummary))}
     assert len(stored) == len(lines) * len(periods)
@@ -247,7 +248,7 @@ def test_a_failed_savepoint_keeps_the_earlier_changes_marked(session, small_regi
     with pytest.raises(DomainError), session.begin_nested():
         results.approve(session, world.reviewer, 10**9)  # no such result
     assert assert_summaries_match(session) == 6
-    srb = next(g for g in service.rollup(session, REGION, ("country",), Filters(), service.resolve_as_of(session, "2022Q4"))
+    srb = next(g for g in service.rollup(session, REGION, ("country",), Filters(), resolve_as_of(session, "2022Q4"))
                if g.key == "SRB")
     assert srb.tally.with_data == 1
 
@@ -298,7 +299,7 @@ def test_concurrent_writers_of_one_cell_leave_correct_sums(tmp_path):
     assert failures == []
     with Session(engine) as session:
         assert assert_summaries_match(session) == 6
-        q4 = service.resolve_as_of(session, "2022Q4")
+        q4 = resolve_as_of(session, "2022Q4")
         (kgz,) = service.rollup(session, REGION, ("country",), Filters(), q4)
         assert kgz.tally.with_data == 6
     engine.dispose()
@@ -334,7 +335,7 @@ def test_demo_summaries_equal_the_rules(demo_url):
     from mne.db import engine_for
 
     with Session(engine_for(demo_url)) as session:
-        periods = service.all_periods(session)
+        periods = all_periods(session)
         loaded = snapshots.load_lines(session.connection(), session.exec(select(Indicator.id)).all(), periods,
                                       with_keys=True)
         lines = [item.line for item in loaded]

@@ -10,6 +10,7 @@ from mne.deps import CurrentUser, SessionDep
 from mne.filters import FiltersDep
 from mne.progress import service
 from mne.progress.schemas import CompletenessGroupRead, CompletenessRead, IndicatorLineRead, RollupGroup, RollupRead
+from mne.reference.periods import resolve_as_of, resolve_periods
 
 router = APIRouter(prefix="/api/v1", tags=["progress"])
 
@@ -30,7 +31,7 @@ def indicator_lines(
 ):
     """Each indicator line (indicator × country) in your scope as of a period."""
     service.check_filters(filters)
-    period = service.resolve_as_of(session, as_of)
+    period = resolve_as_of(session, as_of)
     statuses = tuple(s.strip() for s in status.split(",") if s.strip()) if status else ()
     rows, total = service.indicator_lines(session, principal, filters, period, include_pending,
                                           status=statuses, limit=limit, offset=offset)
@@ -45,7 +46,7 @@ def rollup(session: SessionDep, principal: CurrentUser, filters: FiltersDep, by:
     """Status counts, mean progress, on-track share and standard-indicator sums per group."""
     dims = service.parse_by(by)
     service.check_filters(filters)
-    period = service.resolve_as_of(session, as_of)
+    period = resolve_as_of(session, as_of)
     groups = service.rollup(session, principal, dims, filters, period, include_pending)
     return RollupRead(as_of=period.code, by=",".join(dims), groups=[RollupGroup.of(g) for g in groups])
 
@@ -59,7 +60,7 @@ def completeness(
     """Reporting completeness and timeliness per group for a period."""
     dims = service.parse_by(by, default="country")
     service.check_filters(filters)
-    periods = service.resolve_periods(session, period, field="period")
+    periods = resolve_periods(session, period, field="period")
     groups = service.completeness(session, principal, dims, periods, filters)
     label = period.strip().upper() if period and period.strip() else periods[-1].code
     return CompletenessRead(period=label, by=",".join(dims), groups=[CompletenessGroupRead.of(g) for g in groups])

@@ -9,10 +9,8 @@ the groups are then assembled here. Nothing here decides a status.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date
 
 from sqlalchemy import Table, event, func, select
 from sqlalchemy.orm import Session as OrmSession
@@ -30,6 +28,7 @@ from mne.progress.models import LineSummary, ProjectSummary, RegionSummary
 from mne.progress.rules import STATUSES, LineProgress, PeriodInfo, evaluate_line, group_status
 from mne.projects.models import Project, ProjectDonor, ProjectGcm, ProjectMarker, ProjectSdg
 from mne.reference.models import Country, Donor, GcmObjective, Marker, Priority, SdgTarget, StandardIndicator, Subregion
+from mne.reference.periods import all_periods
 
 DIMENSIONS = ("priority", "pillar", "subregion", "country", "donor", "project", "sdg", "gcm", "marker")
 # Dimensions that follow from a line's priority and country alone: region_summary answers them.
@@ -60,45 +59,6 @@ def check_filters(filters: Filters) -> Filters:
         if any(ch < " " for value in values for ch in value):
             raise Invalid.field(name, "contains a control character")
     return filters
-
-
-def all_periods(session: Session) -> list[PeriodInfo]:
-    return snapshots.periods(session.connection())
-
-
-def default_period(periods: Sequence[PeriodInfo], today: date | None = None) -> PeriodInfo | None:
-    """The latest period that has ended by today (the first one if none has yet)."""
-    today = today or date.today()
-    ended = [p for p in periods if p.end < today]
-    return ended[-1] if ended else (periods[0] if periods else None)
-
-
-def resolve_periods(session: Session, value: str | None, *, field: str) -> list[PeriodInfo]:
-    """``YYYYQn``, ``YYYYSn`` or ``YYYY`` to the quarters it covers (default: the latest ended)."""
-    periods = all_periods(session)
-    if value is None or not value.strip():
-        chosen = default_period(periods)
-        if chosen is None:
-            raise Invalid.field(field, "there are no reporting periods yet")
-        return [chosen]
-    code = value.strip().upper()
-    if re.fullmatch(r"\d{4}Q[1-4]", code):
-        matched = [p for p in periods if p.code == code]
-    elif m := re.fullmatch(r"(\d{4})S([12])", code):
-        quarters = {m[1] + q for q in (("Q1", "Q2") if m[2] == "1" else ("Q3", "Q4"))}
-        matched = [p for p in periods if p.code in quarters]
-    elif re.fullmatch(r"\d{4}", code):
-        matched = [p for p in periods if p.code.startswith(code)]
-    else:
-        raise Invalid.field(field, f"{value!r} is not a period: write YYYYQn (e.g. 2022Q4), YYYYSn or YYYY")
-    if not matched:
-        raise Invalid.field(field, f"no reporting period matches {value!r}")
-    return matched
-
-
-def resolve_as_of(session: Session, value: str | None) -> PeriodInfo:
-    """The as-of period: a quarter, or the last quarter of a half year or year."""
-    return resolve_periods(session, value, field="as_of")[-1]
 
 
 # --- adding up ----------------------------------------------------------------------------

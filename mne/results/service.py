@@ -23,6 +23,7 @@ from mne.indicators.models import Indicator, IndicatorTarget
 from mne.progress import snapshots
 from mne.projects.models import Project
 from mne.reference.models import Period
+from mne.reference.periods import all_periods, matching
 from mne.results import quality
 from mne.results.models import AGE_FIELDS, SEX_FIELDS, Result
 from mne.results.schemas import Disaggregation, Flag, ResultRead, ResultWrite, SubmitSummary
@@ -285,7 +286,8 @@ def list_results(session: Session, principal: Principal, *, filters: Filters = F
     if principal.role == "country_officer":
         conditions.append(Result.country_iso3.in_(sorted(principal.countries)))
     if period:
-        conditions.append(Result.period_code.in_(period_codes(session, period)))
+        quarters = matching(all_periods(session), period, field="period")
+        conditions.append(Result.period_code.in_([p.code for p in quarters]))
     if status:
         statuses = [s.strip() for s in status.split(",") if s.strip()]
         unknown = [s for s in statuses if s not in ResultStatus.__members__]
@@ -298,23 +300,3 @@ def list_results(session: Session, principal: Principal, *, filters: Filters = F
     rows = list(session.exec(base.order_by(Project.code, Indicator.code, Result.country_iso3, Result.period_code)
                              .offset(offset).limit(limit)))
     return to_read(session, rows), total
-
-
-def period_codes(session: Session, code: str) -> list[str]:
-    """`2022Q3` a quarter, `2022S1` a half year, `2022` a year: the quarters they cover."""
-    import re
-
-    code = code.strip().upper()
-    all_codes = [p for p in session.exec(select(Period.code))]
-    if re.fullmatch(r"\d{4}Q[1-4]", code):
-        matched = [c for c in all_codes if c == code]
-    elif m := re.fullmatch(r"(\d{4})S([12])", code):
-        quarters = ("Q1", "Q2") if m.group(2) == "1" else ("Q3", "Q4")
-        matched = [c for c in all_codes if c in {m.group(1) + q for q in quarters}]
-    elif re.fullmatch(r"\d{4}", code):
-        matched = [c for c in all_codes if c.startswith(code)]
-    else:
-        raise Invalid.field("period", f"{code!r} is not a period (YYYYQn, YYYYSn or YYYY)")
-    if not matched:
-        raise Invalid.field("period", f"no reporting period matches {code!r}")
-    return matched
