@@ -79,8 +79,9 @@ def _session() -> Session:
     """A session for a command that writes: on SQLite it takes the write lock when its
     transaction begins, so it queues behind the server's writers instead of failing."""
     from mne.db import WRITE, for_access, get_engine
+    from mne.unit_of_work import UnitOfWork
 
-    return Session(for_access(get_engine(), WRITE), expire_on_commit=False)
+    return UnitOfWork(for_access(get_engine(), WRITE), expire_on_commit=False)
 
 
 # --- serving ---------------------------------------------------------------------------
@@ -138,6 +139,19 @@ def db_upgrade(revision: Annotated[str, typer.Argument()] = "head") -> None:
 
     migrate.upgrade(get_settings().database_url, revision)
     typer.echo(f"database at {_safe_url()} is at revision {migrate.current_revision()}")
+    # Data follows the schema apart from it (Alembic's advice: migrations change the schema):
+    # summaries a migration left empty or incomplete are computed now.
+    if revision == "head" and _summaries_incomplete():
+        typer.echo("the progress summaries do not cover every indicator line and period: computing them")
+        _rebuild_summaries()
+
+
+def _summaries_incomplete() -> bool:
+    from mne.db import get_engine
+    from mne.progress.snapshots import incomplete
+
+    with get_engine().connect() as conn:
+        return incomplete(conn)
 
 
 @db_app.command("downgrade")
@@ -155,6 +169,10 @@ def db_downgrade(revision: Annotated[str, typer.Argument()]) -> None:
 def db_rebuild_summaries() -> None:
     """Recompute the precomputed progress of every indicator line (normally kept current on
     every write; use after restoring a backup or repairing data by hand)."""
+    _rebuild_summaries()
+
+
+def _rebuild_summaries() -> None:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from mne.db import get_engine

@@ -16,14 +16,12 @@ How many requests touch the database at once, and how each transaction begins:
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from functools import lru_cache
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import ArgumentError
-from sqlmodel import Session, create_engine
+from sqlmodel import create_engine
 
 import mne.models  # noqa: F401  (every table mapped before any session is used)
 from mne.config import ConfigError, get_settings
@@ -107,15 +105,3 @@ def get_engine() -> Engine:
     settings = get_settings()
     return engine_for(settings.database_url, settings.log_sql, pool_size=settings.db_pool_size,
                       timeout=settings.db_timeout)
-
-
-@contextmanager
-def session_scope(engine: Engine | None = None, access: str | None = None) -> Iterator[Session]:
-    """A session whose work is committed on success and rolled back on any error."""
-    with Session(for_access(engine or get_engine(), access), expire_on_commit=False) as session:
-        try:
-            yield session
-            session.commit()
-        except BaseException:
-            session.rollback()
-            raise

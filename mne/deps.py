@@ -29,7 +29,8 @@ from sqlmodel import Session
 from mne.auth import sessions
 from mne.auth.principal import Principal
 from mne.base import Role
-from mne.db import READ, WRITE, session_scope
+from mne.db import READ, WRITE
+from mne.unit_of_work import session_scope
 from mne.errors import Forbidden, Unauthorized, Unavailable
 from mne.users import service as users
 from mne.users.models import User

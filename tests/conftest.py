@@ -22,6 +22,7 @@ from mne.config import Settings
 from mne.db import engine_for, normalise_url
 from mne.deps import get_session, record_bookkeeping
 from mne.reference.seed import load_reference
+from mne.unit_of_work import UnitOfWork
 
 PG_URL = os.environ.get("MNE_TEST_DATABASE_URL")
 BACKENDS = ["sqlite"] + (["postgresql"] if PG_URL else [])
@@ -67,7 +68,7 @@ def db_url(request, tmp_path_factory) -> str:
     else:
         url = normalise_url(PG_URL)
     reset_database(url)
-    with Session(engine_for(url)) as session:
+    with UnitOfWork(engine_for(url)) as session:
         load_reference(session)
         session.commit()
     return url
@@ -92,7 +93,7 @@ def connection(db_url) -> Iterator[Connection]:
 
 @pytest.fixture
 def session(connection) -> Iterator[Session]:
-    with Session(bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False) as s:
+    with UnitOfWork(bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False) as s:
         yield s
 
 
@@ -106,7 +107,7 @@ def client(app, connection) -> Iterator[TestClient]:
     """The app on the test's connection: what it writes is rolled back with the test."""
 
     def session_override(request: Request):
-        with Session(bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False) as s:
+        with UnitOfWork(bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False) as s:
             try:
                 yield s
                 s.commit()
@@ -156,7 +157,7 @@ class LiveServer:
 
     def session(self) -> Session:
         """A session on the live server's database: what it commits, the server sees."""
-        return Session(engine_for(self.db_url), expire_on_commit=False)
+        return UnitOfWork(engine_for(self.db_url), expire_on_commit=False)
 
 
 @pytest.fixture(scope="session")
@@ -170,7 +171,7 @@ def live_server(tmp_path_factory) -> Iterator[LiveServer]:
 
     url = f"sqlite:///{tmp_path_factory.mktemp('live') / 'live.db'}"
     reset_database(url)
-    with Session(engine_for(url)) as session:
+    with UnitOfWork(engine_for(url)) as session:
         load_reference(session)
         session.commit()
     live_app = create_app(Settings(database_url=url, secret_key=TEST_SECRET, demo=False))

@@ -3,7 +3,8 @@
 `user` and `token` go through the users service (passwords hashed, scopes and token digests
 stored as in production); `sign_in` through the real login form. `donor`, `project`,
 `indicator` and `result` insert raw rows: quick, but without the services' checks and audit
-events, so they suit tests that need some data to show or to refuse. Where the services'
+events (they do mark the progress summaries stale, as the services do, so a commit keeps
+those right), so they suit tests that need some data to show or to refuse. Where the services'
 rules, the audit trail or progress figures are what is tested, build the data through the
 services instead (the API, or `tests/progress_world.py`).
 """
@@ -14,6 +15,7 @@ import itertools
 
 from sqlmodel import Session
 
+from mne.progress import snapshots
 from mne.reference.models import Donor
 from mne.users import service as users
 
@@ -84,6 +86,7 @@ def indicator(session: Session, proj, code: str = "I1", *, priority="SP1", aggre
     session.add_all(IndicatorTarget(indicator_id=ind.id, country_iso3=c, baseline=b, target=t)
                     for c, (b, t) in targets.items())
     session.flush()
+    snapshots.mark_indicator(session, ind.id)  # as the service does: the summaries follow at commit
     return ind
 
 
@@ -94,6 +97,7 @@ def result(session: Session, ind, country: str = "KGZ", period: str = "2022Q1", 
     r = Result(indicator_id=ind.id, country_iso3=country, period_code=period, value=value, status=status)
     session.add(r)
     session.flush()
+    snapshots.mark_lines(session, [(ind.id, country)])
     return r
 
 

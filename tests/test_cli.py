@@ -85,3 +85,46 @@ def test_unmigrated_database_says_what_to_do(tmp_path):
 def test_serve_refuses_without_a_secret(cli_db):
     result = mne(["serve"], cli_db, env={"MNE_SECRET_KEY": "", "MNE_DEMO": "0"})
     assert result.returncode != 0 and "MNE_SECRET_KEY" in result.stderr
+
+
+def test_upgrade_fills_the_progress_summaries_a_migration_created(tmp_path):
+    """Revision 0002 only creates the summary tables; `mne db upgrade` then computes them for
+    the lines a database already holds (and says so), and a second upgrade has nothing to do."""
+    from sqlalchemy import func, select
+    from sqlmodel import Session
+
+    from mne.db import engine_for
+    from mne.indicators.models import IndicatorTarget
+    from mne.progress.models import LineSummary
+    from mne.reference.models import Period
+    from mne.reference.seed import load_reference
+
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    assert mne(["db", "upgrade", "0001"], url).returncode == 0
+    engine = engine_for(url)
+    with Session(engine) as session:  # a database of before the summaries: nothing to mark
+        load_reference(session)
+        project = factories.project(session, "OLD-1", countries=("KGZ", "TJK"))
+        indicator_id = _raw_indicator(session, project.id)
+        session.add_all([IndicatorTarget(indicator_id=indicator_id, country_iso3=c, baseline=0, target=100)
+                         for c in ("KGZ", "TJK")])
+        session.commit()
+    upgraded = mne(["db", "upgrade"], url)
+    assert upgraded.returncode == 0, upgraded.stderr
+    assert "computing them" in upgraded.stdout and "rebuilt for 2 indicator lines" in upgraded.stdout
+    with Session(engine) as session:
+        periods = session.scalar(select(func.count()).select_from(Period))
+        assert session.scalar(select(func.count()).select_from(LineSummary)) == 2 * periods > 0
+    again = mne(["db", "upgrade"], url)
+    assert again.returncode == 0 and "computing" not in again.stdout
+    engine.dispose()
+
+
+def _raw_indicator(session, project_id: int) -> int:
+    from mne.indicators.models import Indicator
+
+    indicator = Indicator(project_id=project_id, code="OLD-I1", statement="An indicator of before",
+                          priority_code="SP1", aggregation="sum", direction="increase", measure="number")
+    session.add(indicator)
+    session.flush()
+    return indicator.id

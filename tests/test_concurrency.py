@@ -17,14 +17,15 @@ from dataclasses import dataclass, field
 import httpx
 import pytest
 from sqlalchemy import text
-from sqlmodel import Session, select
+from sqlmodel import select
 
-from mne.db import READ, WRITE, engine_for, session_scope
+from mne.db import READ, WRITE, engine_for
 from mne.reference.seed import load_reference
 from mne.results.models import Result
 from mne.audit.models import AuditEvent
 from mne.users import service as users
 from mne.users.models import ApiToken
+from mne.unit_of_work import UnitOfWork, session_scope
 from tests import factories
 from tests.conftest import BACKENDS, pg_database_url, reset_database
 from tests.progress_world import World, open_periods
@@ -56,7 +57,7 @@ class Site:
 def build_world(url: str) -> dict:
     reset_database(url)
     engine = engine_for(url)
-    with Session(engine, expire_on_commit=False) as session:
+    with UnitOfWork(engine, expire_on_commit=False) as session:
         load_reference(session)
         open_periods(session, *QUARTERS)
         world = World(session)
@@ -157,7 +158,7 @@ def test_twenty_reads_with_twenty_tokens(site):
     # Each token's use is recorded at most once per interval, as bookkeeping that may skip
     # under contention (SQLite's single writer) and catches up on the token's next use.
     def last_used() -> dict[str, object]:
-        with Session(engine_for(site.db_url)) as session:
+        with UnitOfWork(engine_for(site.db_url)) as session:
             return dict(session.exec(select(ApiToken.name, ApiToken.last_used_at).where(
                 ApiToken.name.like("t%"))).all())
 
@@ -188,7 +189,7 @@ def test_twenty_saves_of_one_result_with_one_version(site):
     assert all(r.json()["error"]["code"] == "conflict" for r in responses if r.status_code == 409)
     winner = next(r.json() for r in responses if r.status_code == 200)
     health.check(f"{site.backend}: 20 saves of one result, one version", answers=dict(codes), in_s=elapsed)
-    with Session(engine_for(site.db_url)) as session:
+    with UnitOfWork(engine_for(site.db_url)) as session:
         stored = session.get(Result, rid)
         assert (stored.value, stored.version) == (winner["value"], version + 1)
         updates = session.exec(select(AuditEvent).where(AuditEvent.entity == "result", AuditEvent.entity_id == str(rid),
@@ -204,7 +205,7 @@ def test_twenty_saves_of_different_lines(site):
         for line, t in zip(lines, site.officer_tokens)]))
     assert [r.status_code for r in responses] == [200] * 20, [r.text[:200] for r in responses if r.status_code != 200]
     health.check(f"{site.backend}: 20 saves of different lines", all_200_in_s=elapsed)
-    with Session(engine_for(site.db_url)) as session:
+    with UnitOfWork(engine_for(site.db_url)) as session:
         saved = session.exec(select(Result).where(Result.period_code == "2022Q2", Result.indicator_id.in_(lines))).all()
         assert len(saved) == 20
 
@@ -335,7 +336,7 @@ def test_a_mix_of_reads_saves_submits_and_approvals(site):
     health.check(f"{site.backend}: 8 clients for {duration:g} s", done=dict(done), answers=dict(codes))
     from tests.test_progress_summaries import assert_summaries_match
 
-    with Session(engine_for(site.db_url)) as session:
+    with UnitOfWork(engine_for(site.db_url)) as session:
         assert assert_summaries_match(session) == LINES
 
 
@@ -390,7 +391,7 @@ def test_token_use_is_recorded_once_per_interval_and_never_waits(site):
     from mne.base import utcnow
 
     engine = engine_for(site.db_url)
-    with Session(engine) as session:
+    with UnitOfWork(engine) as session:
         token = session.exec(select(ApiToken).where(ApiToken.name == "r3")).one()
     now = utcnow()
     assert users.record_token_use(engine, token.id, None, now) is True
@@ -466,7 +467,7 @@ def test_a_request_that_cannot_get_the_database_in_time_gets_503(site, tmp_path)
                         assert page.status_code == 503 and "The server is busy" in page.text
                         assert "send the form again" in page.text
                         assert client.get("/healthz").status_code == 200
-                    with Session(engine) as session:
+                    with UnitOfWork(engine) as session:
                         assert session.get(Result, rid).value == 5  # nothing was written
                 finally:
                     raw.execute("ROLLBACK")
@@ -497,5 +498,5 @@ def test_wrong_passwords_at_once_are_all_counted(site):
     assert right.status_code == 429 and int(right.headers["Retry-After"]) > 0
     from mne.users.models import LoginAttempt
 
-    with Session(engine_for(site.db_url)) as session:
+    with UnitOfWork(engine_for(site.db_url)) as session:
         assert len(session.exec(select(LoginAttempt).where(LoginAttempt.email == email)).all()) == 6

@@ -24,6 +24,7 @@ from mne.models import (
 from mne.reference.seed import load_reference
 from mne.projects.models import PROJECT_CODE_PATTERN
 from mne.users import security
+from mne.unit_of_work import UnitOfWork
 
 from tests.conftest import BACKENDS, pg_database_url, reset_database
 
@@ -31,7 +32,7 @@ from tests.conftest import BACKENDS, pg_database_url, reset_database
 def fresh_database(url: str) -> str:
     """An empty database migrated to head with the reference data, as `mne seed demo` expects."""
     reset_database(url)
-    with Session(engine_for(url)) as session:
+    with UnitOfWork(engine_for(url)) as session:
         load_reference(session)
         session.commit()
     return url
@@ -44,7 +45,7 @@ class Demo:
     calls: list[tuple[int, int]]
 
     def session(self) -> Session:
-        return Session(engine_for(self.url))
+        return UnitOfWork(engine_for(self.url))
 
 
 @pytest.fixture(scope="module", params=BACKENDS)
@@ -263,13 +264,13 @@ def test_reporting_has_the_usual_mess(demo):
 
 def test_refuses_a_database_with_projects_it_did_not_create(tmp_path):
     url = fresh_database(f"sqlite:///{tmp_path / 'real.db'}")
-    with Session(engine_for(url)) as s:
+    with UnitOfWork(engine_for(url)) as s:
         s.add(Project(code="REAL-001", title="A real project", start_date=datetime(2021, 1, 1).date(),
                       end_date=datetime(2022, 12, 31).date()))
         s.commit()
     with pytest.raises(DemoRefused, match="did not create"):
         seed_demo(engine_for(url))
-    with Session(engine_for(url)) as s:  # nothing was written, not even users or donors
+    with UnitOfWork(engine_for(url)) as s:  # nothing was written, not even users or donors
         assert s.exec(select(func.count()).select_from(Project)).one() == 1
         assert s.exec(select(func.count()).select_from(User)).one() == 0
         assert s.exec(select(func.count()).select_from(Donor)).one() == 0
@@ -286,7 +287,7 @@ def test_ids_continue_after_the_demo(demo):
     """PostgreSQL sequences are moved past the precomputed ids, so the app can insert."""
     engine = engine_for(demo.url)
     with engine.connect() as conn, conn.begin() as tx:
-        with Session(bind=conn) as s:
+        with UnitOfWork(bind=conn) as s:
             project = Project(code="AFTER-DEMO", title="Made after the demo",
                               start_date=datetime(2024, 1, 1).date(), end_date=datetime(2024, 12, 31).date())
             s.add(project)

@@ -3,8 +3,9 @@
 A random series of writes goes through the real services (results and their workflow,
 indicator targets and milestones, project dates, a new period); after each commit the stored
 ``line_summary`` rows are compared with ``rules.evaluate_line`` on lines read straight from
-the ORM, and the roll-ups and completeness the service adds up (from ``summary_cell`` and from
-``line_summary``) with ``rules.rollup`` and ``rules.completeness`` over those lines.
+the ORM, and the roll-ups and completeness the service adds up (from ``region_summary``,
+``project_summary`` and ``line_summary``) with the oracle's (``tests/progress_oracle.py``)
+roll-up and completeness over those lines.
 """
 
 from __future__ import annotations
@@ -34,7 +35,9 @@ from mne.reference.periods import all_periods, resolve_as_of
 from mne.results import service as results
 from mne.results.models import Result
 from mne.results.schemas import ResultWrite
+from mne.unit_of_work import UnitOfWork
 from tests.conftest import BACKENDS
+from tests import progress_oracle as oracle
 from tests.progress_world import World, open_periods
 
 REGION = Principal(id=0, email="x@test.example", name="", role=Role.regional_reviewer)
@@ -91,7 +94,7 @@ def assert_summaries_match(session: Session) -> int:
         for pending in (False, True):
             evaluated = [rules.evaluate_line(line, period, pending) for line in lines]
             for by in (("priority", "country"), ("pillar",), ("subregion",), ("donor",), ("priority", "donor")):
-                want = {g.key: g for g in rules.rollup(evaluated, by)}
+                want = {g.key: g for g in oracle.rollup(evaluated, by)}
                 got = {g.key: g.tally for g in service.rollup(session, REGION, by, Filters(), period, pending)}
                 assert set(got) == set(want), (by, period.code)
                 for key, g in want.items():
@@ -108,7 +111,7 @@ def assert_summaries_match(session: Session) -> int:
             if not evaluated:
                 assert point.lines == 0
                 continue
-            (want,) = rules.rollup(evaluated, ("region",))  # all the lines as one group: the trend point
+            (want,) = oracle.rollup(evaluated, ("region",))  # all the lines as one group: the trend point
             assert point.lines == want.lines and point.counts["on_track"] == want.status_counts["on_track"]
             assert point.mean_progress == approx(want.mean_progress)
             assert point.on_track_share == approx(want.on_track_share)
@@ -118,7 +121,7 @@ def assert_summaries_match(session: Session) -> int:
                                                          if r.period.code == period.code), None))
                for line in lines]
         for by in (("country",), ("donor",)):
-            want = {g.key: g for g in rules.completeness(cls, period, by)}
+            want = {g.key: g for g in oracle.completeness(cls, period, by)}
             got = {g.key: g.tally for g in service.completeness(session, REGION, by, [period], Filters())}
             assert {k: (t.expected_lines, t.reported, t.on_time) for k, t in got.items()} == \
                    {k: (g.expected, g.reported, g.on_time) for k, g in want.items()}
@@ -212,10 +215,27 @@ def test_a_new_period_gets_rows_for_every_line(session, small_region):
     assert session.exec(select(RegionSummary).where(RegionSummary.period_code == "2025Q1")).first() is not None
 
 
-def test_direct_orm_writes_are_noticed_too(session, small_region):
-    """A result written without the services (as factories do) still reaches the summaries."""
+def test_a_period_added_on_the_admin_page_gets_rows_for_every_line(client, session, small_region):
+    """The period service marks the new period; the page's own transaction settles it."""
+    from tests import factories
+
+    small_region.report(session.exec(select(Indicator.id).where(Indicator.code == "B1")).first(), "SRB", "2022Q2", 30)
+    session.commit()
+    factories.user(session, "admin", email="periods.admin@test.example")
+    csrf = factories.sign_in(client, "periods.admin@test.example")
+    response = client.post("/admin/periods", follow_redirects=False, data={
+        "csrf_token": csrf, "code": "2025Q2", "start_date": "", "end_date": "", "due_date": ""})
+    assert response.status_code == 303, response.text
+    assert assert_summaries_match(session) == 6
+    assert session.exec(select(LineSummary).where(LineSummary.period_code == "2025Q2")).all()
+
+
+def test_a_write_past_the_services_reaches_the_summaries_once_marked(session, small_region):
+    """A result written without the services (as factories do) reaches the summaries when the
+    writer marks its line, as the services do: the commit settles it."""
     iid = session.exec(select(Indicator.id).where(Indicator.code == "B2")).one()
     session.add(Result(indicator_id=iid, country_iso3="SRB", period_code="2022Q2", value=12, status="approved"))
+    snapshots.mark_lines(session, [(iid, "SRB")])
     assert assert_summaries_match(session) == 6
     row = session.get(LineSummary, (iid, "SRB", "2022Q4"))
     assert row.actual == 12
@@ -266,7 +286,7 @@ def test_concurrent_writers_of_one_cell_leave_correct_sums(tmp_path):
     url = pg_database_url("concurrency")
     reset_database(url)
     engine = engine_for(url)
-    with Session(engine, expire_on_commit=False) as session:
+    with UnitOfWork(engine, expire_on_commit=False) as session:
         load_reference(session)
         open_periods(session, *QUARTERS_2022)
         world = World(session)
@@ -279,7 +299,7 @@ def test_concurrent_writers_of_one_cell_leave_correct_sums(tmp_path):
 
     def writer(indicator_ids: list[int]) -> None:
         try:
-            with Session(engine, expire_on_commit=False) as s:
+            with UnitOfWork(engine, expire_on_commit=False) as s:
                 for iid in indicator_ids:
                     rid = results.put_result(s, officer, ResultWrite(indicator_id=iid, country="KGZ", period="2022Q2",
                                                                      value=40)).id
@@ -297,7 +317,7 @@ def test_concurrent_writers_of_one_cell_leave_correct_sums(tmp_path):
     for t in threads:
         t.join(timeout=30)
     assert failures == []
-    with Session(engine) as session:
+    with UnitOfWork(engine) as session:
         assert assert_summaries_match(session) == 6
         q4 = resolve_as_of(session, "2022Q4")
         (kgz,) = service.rollup(session, REGION, ("country",), Filters(), q4)
@@ -319,7 +339,7 @@ def demo_url(request, tmp_path_factory) -> str:
     else:
         url = pg_database_url("progress_demo")
     reset_database(url)
-    with Session(engine_for(url)) as session:
+    with UnitOfWork(engine_for(url)) as session:
         load_reference(session)
         session.commit()
     real_hash = security.hash_password
@@ -334,7 +354,7 @@ def demo_url(request, tmp_path_factory) -> str:
 def test_demo_summaries_equal_the_rules(demo_url):
     from mne.db import engine_for
 
-    with Session(engine_for(demo_url)) as session:
+    with UnitOfWork(engine_for(demo_url)) as session:
         periods = all_periods(session)
         loaded = snapshots.load_lines(session.connection(), session.exec(select(Indicator.id)).all(), periods,
                                       with_keys=True)
@@ -350,7 +370,7 @@ def test_demo_summaries_equal_the_rules(demo_url):
         as_of = periods[-1]
         evaluated = [rules.evaluate_line(line, as_of) for line in lines]
         for by in (("priority", "subregion"), ("donor",), ("marker", "pillar")):
-            want = {g.key: g for g in rules.rollup(evaluated, by)}
+            want = {g.key: g for g in oracle.rollup(evaluated, by)}
             got = {g.key: g.tally for g in service.rollup(session, REGION, by, Filters(), as_of)}
             assert set(got) == set(want), by
             for key, g in want.items():

@@ -1,8 +1,9 @@
 """Progress summaries: line_summary (each indicator line as of each period) and its sums,
 region_summary and project_summary.
 
-All three derive from results, targets and periods; a database that already holds indicator
-lines gets them computed here, so its dashboards are right from the first request.
+All three derive from results, targets and periods. This revision only creates them: on a
+database that already holds indicator lines, `mne db upgrade` then fills them (as
+`mne db rebuild-summaries` does), so its dashboards are right from the first request.
 
 Revision ID: 0002
 Revises: 0001
@@ -123,11 +124,8 @@ def upgrade() -> None:
         batch_op.create_index('ix_line_summary_project', ['project_id', 'period_code'], unique=False)
 
     # ### end Alembic commands ###
-    bind = op.get_bind()
-    if bind.execute(sa.text("SELECT 1 FROM indicator_target LIMIT 1")).first() is not None:
-        from mne.progress.snapshots import rebuild_all
-
-        rebuild_all(bind)
+    # The tables start empty: a migration creates tables and never runs application code
+    # (which moves on after it). `mne db upgrade` fills them afterwards when lines exist.
 
 
 def downgrade() -> None:

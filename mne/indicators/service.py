@@ -164,7 +164,7 @@ def create(session: Session, principal: Principal, project: Project, body: Indic
     result = read(session, indicator)
     audit.record(session, actor_id=principal.id, action="indicator.create", entity="indicator",
                  entity_id=indicator.id, after=result.model_dump(mode="json"))
-    snapshots.refresh_indicator(session, indicator.id)
+    snapshots.mark_indicator(session, indicator.id)
     return result
 
 
@@ -200,5 +200,5 @@ def update(session: Session, principal: Principal, indicator: Indicator, project
     after = read(session, indicator)
     audit.record(session, actor_id=principal.id, action="indicator.update", entity="indicator",
                  entity_id=indicator.id, before=before.model_dump(mode="json"), after=after.model_dump(mode="json"))
-    snapshots.refresh_indicator(session, indicator.id)
+    snapshots.mark_indicator(session, indicator.id)
     return after

@@ -17,7 +17,7 @@ period), so a read never sees them stale. ``mne db rebuild-summaries`` rebuilds 
 
 from __future__ import annotations
 
-from sqlalchemy import Index
+from sqlalchemy import Index, PrimaryKeyConstraint
 from sqlmodel import Field, SQLModel
 
 
@@ -53,16 +53,9 @@ class LineSummary(SQLModel, table=True):
     on_time: bool = False
 
 
-class RegionSummary(SQLModel, table=True):
-    """Sums of ``line_summary`` per (period, priority, country, standard indicator or "")."""
+class CellSums(SQLModel):
+    """What a cell holds: sums of its ``line_summary`` rows (``snapshots.cell_aggregates``)."""
 
-    __tablename__ = "region_summary"
-    __table_args__ = {"sqlite_with_rowid": False}  # clustered by period on SQLite: trends read runs
-
-    period_code: str = Field(primary_key=True, max_length=8)
-    priority_code: str = Field(primary_key=True, max_length=8)
-    country_iso3: str = Field(primary_key=True, max_length=3)
-    standard_code: str = Field(primary_key=True, max_length=16)
     lines: int = 0
     due: int = 0  # lines with expected > 0
     target_sum: float = 0
@@ -73,7 +66,7 @@ class RegionSummary(SQLModel, table=True):
     not_started: int = 0
     achieved: int = 0
     with_data: int = 0
-    progress_sum: float = 0  # sum of min(progress, 1) over lines with data
+    progress_sum: float = 0  # sum of progress capped at rules.PROGRESS_CAP, over lines with data
     actual_sum: float = 0
     on_track_pending: int = 0
     at_risk_pending: int = 0
@@ -89,12 +82,31 @@ class RegionSummary(SQLModel, table=True):
     on_time: int = 0
 
 
-class ProjectSummary(SQLModel, table=True):
+# The primary keys are named in order: on SQLite they are the clustering of these WITHOUT
+# ROWID tables, and the inherited sums come first among the columns.
+
+class RegionSummary(CellSums, table=True):
+    """Sums of ``line_summary`` per (period, priority, country, standard indicator or "")."""
+
+    __tablename__ = "region_summary"
+    __table_args__ = (
+        PrimaryKeyConstraint("period_code", "priority_code", "country_iso3", "standard_code"),
+        {"sqlite_with_rowid": False},  # clustered by period on SQLite: trends read runs
+    )
+
+    period_code: str = Field(primary_key=True, max_length=8)
+    priority_code: str = Field(primary_key=True, max_length=8)
+    country_iso3: str = Field(primary_key=True, max_length=3)
+    standard_code: str = Field(primary_key=True, max_length=16)
+
+
+class ProjectSummary(CellSums, table=True):
     """Sums of ``line_summary`` per (project, period, priority, country); standard-indicator
     sums are read from ``line_summary`` itself on this path (the column sums are unused)."""
 
     __tablename__ = "project_summary"
     __table_args__ = (
+        PrimaryKeyConstraint("project_id", "period_code", "priority_code", "country_iso3"),
         # A country's or priority's projects, when no project-level filter narrows them first.
         Index("ix_project_summary_period", "period_code", "country_iso3", "priority_code"),
         {"sqlite_with_rowid": False},  # clustered by project on SQLite
@@ -104,27 +116,3 @@ class ProjectSummary(SQLModel, table=True):
     period_code: str = Field(primary_key=True, max_length=8)
     priority_code: str = Field(primary_key=True, max_length=8)
     country_iso3: str = Field(primary_key=True, max_length=3)
-    lines: int = 0
-    due: int = 0  # lines with expected > 0
-    target_sum: float = 0
-    on_track: int = 0
-    at_risk: int = 0
-    off_track: int = 0
-    no_data: int = 0
-    not_started: int = 0
-    achieved: int = 0
-    with_data: int = 0
-    progress_sum: float = 0  # sum of min(progress, 1) over lines with data
-    actual_sum: float = 0
-    on_track_pending: int = 0
-    at_risk_pending: int = 0
-    off_track_pending: int = 0
-    no_data_pending: int = 0
-    not_started_pending: int = 0
-    achieved_pending: int = 0
-    with_data_pending: int = 0
-    progress_sum_pending: float = 0
-    actual_sum_pending: float = 0
-    active: int = 0
-    reported: int = 0
-    on_time: int = 0

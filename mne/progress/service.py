@@ -25,7 +25,8 @@ from mne.filters import Filters
 from mne.indicators.models import Indicator
 from mne.progress import snapshots
 from mne.progress.models import LineSummary, ProjectSummary, RegionSummary
-from mne.progress.rules import STATUSES, LineProgress, PeriodInfo, evaluate_line, group_status
+from mne.progress import rules
+from mne.progress.rules import STATUSES, LineProgress, PeriodInfo, evaluate_line
 from mne.projects.models import Project, ProjectDonor, ProjectGcm, ProjectMarker, ProjectSdg
 from mne.reference.models import Country, Donor, GcmObjective, Marker, Priority, SdgTarget, StandardIndicator, Subregion
 from mne.reference.periods import all_periods
@@ -105,23 +106,23 @@ class Tally:
 
     @property
     def mean_progress(self) -> float | None:
-        return self.progress_sum / self.with_data if self.with_data else None
+        return rules.mean_progress(self.progress_sum, self.with_data)
 
     @property
     def on_track_share(self) -> float | None:
-        return self.counts["on_track"] / self.due if self.due else None
+        return rules.share(self.counts["on_track"], self.due)
 
     @property
     def band(self) -> str | None:
-        return group_status(self.lines, self.due, self.with_data, self.on_track_share)
+        return rules.group_status(self.lines, self.due, self.with_data, self.on_track_share)
 
     @property
     def rate(self) -> float | None:
-        return self.reported / self.expected_lines if self.expected_lines else None
+        return rules.share(self.reported, self.expected_lines)
 
     @property
     def on_time_rate(self) -> float | None:
-        return self.on_time / self.expected_lines if self.expected_lines else None
+        return rules.share(self.on_time, self.expected_lines)
 
     def standard_indicators(self) -> list[tuple[str, float, float]]:
         return [(code, a, t) for code, (a, t) in sorted(self.standard.items())]
@@ -233,7 +234,6 @@ def _rows(session: Session, principal: Principal, filters: Filters, period_codes
           dims: Sequence[str] = (), *, per_period: bool = False, standard: bool = False,
           values: Sequence[str] = snapshots.CELL_VALUES) -> list:
     """Sums in scope grouped by (period?, priority?, country?, standard indicator?, other dims)."""
-    snapshots.settle(session)
     by_priority, by_country = _base_columns(dims)
     regions = _uses_regions(principal, filters, dims)
     table = REGION if regions else PROJECT
@@ -360,7 +360,6 @@ def indicator_lines(session: Session, principal: Principal, filters: Filters, as
                     include_pending: bool = False, *, status: Sequence[str] = (), limit: int | None = None,
                     offset: int = 0, standard: str | None = None) -> tuple[list[LineRow], int]:
     """The caller's indicator lines as of a period (and how many there are in all)."""
-    snapshots.settle(session)
     suffix = "_pending" if include_pending else ""
     i = Indicator.__table__.c
     conditions = [LS.c.period_code == as_of.code, *_project_clause(LS.c.project_id, principal, filters),

@@ -1,21 +1,20 @@
 """Keeping the precomputed progress (``line_summary`` and its sums) equal to the rules.
 
 Every figure stored here comes from ``rules.evaluate_line`` and ``rules.completeness_of``;
-SQL only adds them up. The tables are refreshed in the transaction that changes what they
-derive from, so the next read sees an approval at once:
+SQL only adds them up. The tables are brought up to date in the transaction that changes
+what they derive from, so the next read sees an approval at once. One path does it:
 
-- the write services call ``refresh_lines`` / ``refresh_indicator`` / ``refresh_project``
-  right after their change: the line rows are rewritten there and then;
-- the sums those lines fall in (``region_summary`` and ``project_summary`` rows, "cells")
-  are marked and added up again once, just before the transaction commits (``settle``, a
-  ``before_commit`` hook; the read functions of ``service`` call it too), so a bulk submit
-  adds up each cell once, in a fixed order;
-- as a safety net, ORM writes of results, targets, indicators, project dates and periods
-  that bypass the services are noticed at flush and refreshed by ``settle`` as well.
+- a write service marks what it changed (``mark_lines``, ``mark_indicator``,
+  ``mark_project``, ``mark_period``, ``mark_every_line``) — a mark computes nothing;
+- ``settle`` recomputes the marked lines with the rules and adds up again the sums they fall
+  in ("cells": ``region_summary`` and ``project_summary`` rows), once per transaction; the
+  unit of work (``mne.unit_of_work.UnitOfWork``) calls it just before every commit. A read
+  never settles: it reads what the last commit left.
 
-On PostgreSQL two transactions refreshing the same line or cell queue behind row and
-advisory locks and then read what the other committed, so the last writer's sums are right.
-``rebuild_all`` recomputes everything in bulk (the demo loader, ``mne db rebuild-summaries``).
+On PostgreSQL two transactions settling the same line or cell queue behind row and advisory
+locks and then read what the other committed, so the last writer's sums are right.
+``rebuild_all`` recomputes everything in bulk (the demo loader, ``mne db rebuild-summaries``,
+``mne db upgrade`` when a migration left the tables empty).
 """
 
 from __future__ import annotations
@@ -25,13 +24,15 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
-from sqlalchemy import Table, case, delete, event, func, insert, select, true, tuple_
+from sqlalchemy import Table, case, delete, func, insert, select, true, tuple_
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from mne.indicators.models import Indicator, IndicatorTarget, PeriodTarget
 from mne.progress.models import LineSummary, ProjectSummary, RegionSummary
 from mne.progress.rules import (
+    PROGRESS_CAP,
+    STATUSES,
     CompletenessLine,
     Line,
     LineResult,
@@ -57,8 +58,7 @@ PROJECT_KEY = ("project_id", "period_code", "priority_code", "country_iso3")
 # Indicators loaded per round trip when computing many lines (bounded memory, short IN lists).
 CHUNK = 1000
 BATCH_ROWS = 10_000
-_STATE = "mne.progress.dirty"
-_STATUSES = ("on_track", "at_risk", "off_track", "no_data", "not_started")
+_STATE = "mne.progress.marks"
 
 
 # --- loading lines ---------------------------------------------------------------------
@@ -184,11 +184,11 @@ def cell_aggregates(t: Table) -> list:
                func.coalesce(func.sum(t.c.target), 0.0).label("target_sum")]
     for suffix in ("", "_pending"):
         status, progress = t.c["status" + suffix], t.c["progress" + suffix]
-        columns += [count_if(status == s).label(s + suffix) for s in _STATUSES]
+        columns += [count_if(status == s).label(s + suffix) for s in STATUSES]
         columns += [
             count_if(t.c["achieved" + suffix].is_(True)).label("achieved" + suffix),
             func.count(progress).label("with_data" + suffix),
-            func.coalesce(func.sum(case((progress > 1, 1.0), else_=progress)), 0.0).label("progress_sum" + suffix),
+            func.coalesce(func.sum(case((progress > PROGRESS_CAP, PROGRESS_CAP), else_=progress)), 0.0).label("progress_sum" + suffix),
             func.coalesce(func.sum(t.c["actual" + suffix]), 0.0).label("actual_sum" + suffix),
         ]
     columns += [count_if(t.c[c].is_(True)).label(c) for c in ("active", "reported", "on_time")]
@@ -241,37 +241,36 @@ def _line_condition(lines: list[tuple[int, str]]):
     return tuple_(LS.c.indicator_id, LS.c.country_iso3).in_(lines)
 
 
-def refresh_lines(session: Session, lines: Iterable[tuple[int, str]]) -> None:
-    """Recompute the summary rows of these (indicator id, country) lines now; their cells are
-    added up again before the transaction commits. A line that no longer exists loses its rows."""
+def _refresh_lines(conn: Connection, lines: Iterable[tuple[int, str]]) -> tuple[set, set]:
+    """Recompute the summary rows of these (indicator id, country) lines; a line that no longer
+    exists loses its rows. Returns the region and project cells those rows were and are in."""
     wanted = sorted({(int(i), str(c)) for i, c in lines})
+    cells: set[tuple[str, str, str]] = set()
+    project_cells: set[tuple[int, str, str]] = set()
     if not wanted:
-        return
-    state = _state(session)
-    session.flush()
-    conn = session.connection()
+        return cells, project_cells
     _lock_lines(conn, wanted)
     all_periods = periods(conn)
     for start in range(0, len(wanted), CHUNK):
         part = wanted[start:start + CHUNK]
         condition = _line_condition(part)
-        _remember_cells(conn, state, condition)
+        _remember_cells(conn, cells, project_cells, condition)
         conn.execute(delete(LS).where(condition))
         loaded = load_lines(conn, {i for i, _ in part}, all_periods, countries=set(part))
         rows = [row for item in loaded for row in summary_rows(item, all_periods)]
         _insert(conn, LS, rows)
-        state.cells.update((item.priority_code, item.line.country, item.standard_code) for item in loaded)
-        state.project_cells.update((item.project_id, item.priority_code, item.line.country) for item in loaded)
-    state.lines.difference_update(wanted)
+        cells.update((item.priority_code, item.line.country, item.standard_code) for item in loaded)
+        project_cells.update((item.project_id, item.priority_code, item.line.country) for item in loaded)
+    return cells, project_cells
 
 
-def _remember_cells(conn: Connection, state: _Dirty, condition) -> None:
+def _remember_cells(conn: Connection, cells: set, project_cells: set, condition) -> None:
     """The cells that summary rows about to change or go away were added up in."""
     for priority, country, standard, project_id in conn.execute(
             select(LS.c.priority_code, LS.c.country_iso3, LS.c.standard_code, LS.c.project_id)
             .where(condition).distinct()):
-        state.cells.add((priority, country, standard))
-        state.project_cells.add((project_id, priority, country))
+        cells.add((priority, country, standard))
+        project_cells.add((project_id, priority, country))
 
 
 def _lines_of(conn: Connection, *, indicator_ids: Iterable[int] = (), project_ids: Iterable[int] = ()
@@ -291,18 +290,6 @@ def _lines_of(conn: Connection, *, indicator_ids: Iterable[int] = (), project_id
         found.update(conn.execute(select(LS.c.indicator_id, LS.c.country_iso3)
                                   .where(LS.c.indicator_id.in_(chunk)).distinct()).all())
     return found
-
-
-def refresh_indicator(session: Session, indicator_id: int) -> None:
-    """After an indicator or its targets change: all its lines, including removed ones."""
-    session.flush()
-    refresh_lines(session, _lines_of(session.connection(), indicator_ids=[indicator_id]))
-
-
-def refresh_project(session: Session, project_id: int) -> None:
-    """After a project changes (its dates move every line's expected progress)."""
-    session.flush()
-    refresh_lines(session, _lines_of(session.connection(), project_ids=[project_id]))
 
 
 def refresh_cells(conn: Connection, cells: Iterable[tuple[str, str, str]],
@@ -384,121 +371,89 @@ def rebuild_all(conn: Connection, progress: Callable[[int, int], None] | None = 
     return done
 
 
+def incomplete(conn: Connection) -> bool:
+    """Whether some line lacks its row for some period (e.g. a migration just created the
+    tables): ``rebuild_all`` is then due. Counts only, so it cannot tell stale figures."""
+    lines = conn.execute(select(func.count()).select_from(IndicatorTarget.__table__)).scalar_one()
+    period_count = conn.execute(select(func.count()).select_from(Period.__table__)).scalar_one()
+    rows = conn.execute(select(func.count()).select_from(LS)).scalar_one()
+    return rows != lines * period_count
+
+
 def _analyze(conn: Connection) -> None:
     """Fresh planner statistics after a bulk load (both databases pick indexes by them)."""
     for table in (LS, REGION, PROJECT):
         conn.exec_driver_sql(f"ANALYZE {table.name}")
 
 
-# --- tracking changes within a transaction ----------------------------------------------
+# --- marking what a write made stale, settling it before commit ---------------------------
+#
+# A write service marks what it changed with one of the ``mark_*`` functions; nothing is
+# computed then. ``settle`` recomputes everything marked, once, in the same transaction: the
+# unit of work (``mne.unit_of_work.UnitOfWork``) calls it just before it commits. A bulk write
+# (a bulk approval, an import) thus adds up each line and cell once, in a fixed order.
 
 @dataclass
-class _Dirty:
+class _Marks:
     lines: set[tuple[int, str]] = field(default_factory=set)
     indicators: set[int] = field(default_factory=set)
     projects: set[int] = field(default_factory=set)
     periods: set[str] = field(default_factory=set)
-    cells: set[tuple[str, str, str]] = field(default_factory=set)
-    project_cells: set[tuple[int, str, str]] = field(default_factory=set)
-    settling: bool = False
-
-    def __bool__(self) -> bool:
-        return bool(self.lines or self.indicators or self.projects or self.periods or self.cells
-                    or self.project_cells)
+    every_line: bool = False
 
 
-def _state(session: Session) -> _Dirty:
-    state = session.info.get(_STATE)
-    if state is None:
-        state = session.info[_STATE] = _Dirty()
-    return state
+def _marks(session: Session) -> _Marks:
+    marks = session.info.get(_STATE)
+    if marks is None:
+        marks = session.info[_STATE] = _Marks()
+    return marks
+
+
+def mark_lines(session: Session, lines: Iterable[tuple[int, str]]) -> None:
+    """These (indicator id, country) lines changed: a result, a target or a milestone."""
+    _marks(session).lines.update((int(i), str(c)) for i, c in lines)
+
+
+def mark_indicator(session: Session, indicator_id: int) -> None:
+    """An indicator or its targets changed: all its lines, those it gained and those it lost."""
+    _marks(session).indicators.add(indicator_id)
+
+
+def mark_project(session: Session, project_id: int) -> None:
+    """A project's dates moved: every line's expected progress follows them."""
+    _marks(session).projects.add(project_id)
+
+
+def mark_period(session: Session, code: str) -> None:
+    """A new reporting period: every line gets its row for it."""
+    _marks(session).periods.add(code)
+
+
+def mark_every_line(session: Session) -> None:
+    """A period's dates moved: which results count as of every later period moves too."""
+    _marks(session).every_line = True
+
+
+def is_settled(session: Session) -> bool:
+    return _STATE not in session.info
+
+
+def forget(session: Session) -> None:
+    """The transaction was rolled back, and with it what the marks were about."""
+    session.info.pop(_STATE, None)
 
 
 def settle(session: Session) -> None:
-    """Bring every summary this transaction made stale up to date (idempotent, cheap if none)."""
-    state = session.info.get(_STATE)
-    if state is not None and state.settling:
+    """Bring every summary this transaction marked stale up to date (cheap if none is)."""
+    marks = session.info.pop(_STATE, None)
+    if marks is None:
         return
-    if session.new or session.dirty or session.deleted:
-        session.flush()  # commit calls this hook before its own flush: notice those changes too
-        state = session.info.get(_STATE)
-    if not state:
-        return
-    state.settling = True
-    try:
-        session.flush()
-        conn = session.connection()
-        while state.lines or state.indicators or state.projects:
-            found = _lines_of(conn, indicator_ids=state.indicators, project_ids=state.projects)
-            found |= state.lines
-            state.indicators.clear()
-            state.projects.clear()
-            state.lines.clear()
-            refresh_lines(session, found)
-        for code in sorted(state.periods):
-            add_period(conn, code)
-        state.periods.clear()
-        if state.cells or state.project_cells:
-            cells, state.cells = state.cells, set()
-            project_cells, state.project_cells = state.project_cells, set()
-            refresh_cells(conn, cells, project_cells)
-    finally:
-        state.settling = False
-
-
-def _changed(obj, *names: str) -> bool:
-    from sqlalchemy import inspect
-
-    attrs = inspect(obj).attrs
-    return any(attrs[n].history.has_changes() for n in names)
-
-
-@event.listens_for(Session, "before_flush")
-def _track(session: Session, _context, _instances) -> None:
-    """Notice ORM writes that change what the summaries derive from."""
-    current = session.info.get(_STATE)
-    if current is not None and current.settling:
-        return
-    for obj in (*session.new, *session.dirty, *session.deleted):
-        if not isinstance(obj, (Result, IndicatorTarget, PeriodTarget, Indicator, Project, Period)):
-            continue
-        state = _state(session)
-        if isinstance(obj, (Result, IndicatorTarget, PeriodTarget)):
-            if obj.indicator_id is not None and obj.country_iso3:
-                state.lines.add((obj.indicator_id, obj.country_iso3))
-            if isinstance(obj, IndicatorTarget) and obj.indicator_id is not None:
-                state.indicators.add(obj.indicator_id)
-        elif isinstance(obj, Indicator) and obj.id is not None:
-            if obj in session.deleted:  # its rows cascade away: remember their cells now
-                _remember_cells(session.connection(), state, LS.c.indicator_id == obj.id)
-            else:
-                state.indicators.add(obj.id)
-        elif isinstance(obj, Project) and obj.id is not None and obj not in session.new:
-            if obj in session.deleted:
-                _remember_cells(session.connection(), state, LS.c.project_id == obj.id)
-            elif _changed(obj, "start_date", "end_date"):
-                state.projects.add(obj.id)
-        elif isinstance(obj, Period):
-            if obj in session.new:
-                state.periods.add(obj.code)
-            elif obj in session.dirty and _changed(obj, "start_date", "end_date", "due_date"):
-                # Which results count as of every later period moves too: recompute all lines.
-                state.projects.update(session.connection().execute(select(Project.__table__.c.id)).scalars())
-
-
-@event.listens_for(Session, "before_commit")
-def _settle_before_commit(session: Session) -> None:
-    settle(session)
-
-
-@event.listens_for(Session, "after_soft_rollback")
-def _forget(session: Session, previous_transaction) -> None:
-    """The whole transaction was undone: so were its changes. A savepoint's rollback keeps the
-    marks (recomputing a line or cell that did not change after all is harmless)."""
-    if previous_transaction.parent is None:
-        session.info.pop(_STATE, None)
-
-
-__all__ = ["LoadedLine", "add_period", "cell_aggregates", "load_lines", "periods", "rebuild_all",
-           "refresh_cells", "refresh_indicator", "refresh_lines", "refresh_project", "settle",
-           "summary_rows"]
+    session.flush()
+    conn = session.connection()
+    if marks.every_line:
+        marks.projects.update(conn.execute(select(Project.__table__.c.id)).scalars())
+    lines = marks.lines | _lines_of(conn, indicator_ids=marks.indicators, project_ids=marks.projects)
+    cells, project_cells = _refresh_lines(conn, lines)
+    for code in sorted(marks.periods):
+        add_period(conn, code)
+    refresh_cells(conn, cells, project_cells)

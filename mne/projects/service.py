@@ -204,7 +204,7 @@ def update(session: Session, principal: Principal, project: Project, body: Proje
     audit.record(session, actor_id=principal.id, action="project.update", entity="project",
                  entity_id=project.id, before=_snapshot(before), after=_snapshot(after))
     if (before.start_date, before.end_date) != (after.start_date, after.end_date):
-        snapshots.refresh_project(session, project.id)  # expected progress follows the dates
+        snapshots.mark_project(session, project.id)  # expected progress follows the dates
     return after
 
 

@@ -19,6 +19,7 @@ from sqlmodel import Session, SQLModel, select
 
 from mne.audit import service as audit
 from mne.config import ROOT
+from mne.progress import snapshots
 from mne.reference.models import (
     Country,
     GcmObjective,
@@ -113,6 +114,8 @@ def load_reference(session: Session, seed_dir: Path = SEED_DIR) -> LoadReport:
                 session.add(row)
                 audit.record(session, actor_id=None, action="seed.insert", entity=name,
                              entity_id=values[table.key], after=audit.snapshot(values))
+                if table.model is Period:
+                    snapshots.mark_period(session, row.code)
                 inserted += 1
                 continue
             changes = {
@@ -126,6 +129,8 @@ def load_reference(session: Session, seed_dir: Path = SEED_DIR) -> LoadReport:
                 audit.record(session, actor_id=None, action="seed.update", entity=name,
                              entity_id=values[table.key], before=audit.snapshot(before),
                              after=audit.snapshot(changes))
+                if table.model is Period:  # moved dates move what counts as of every period
+                    snapshots.mark_every_line(session)
                 updated += 1
         session.flush()
         report.inserted[name] = inserted

@@ -11,6 +11,7 @@ from mne.audit import service as audit
 from mne.base import Aggregation, Measure
 from mne.errors import Conflict, Invalid, NotFound
 from mne.indicators.models import Indicator
+from mne.progress import snapshots
 from mne.reference.models import Country, Donor, Period, Priority, StandardIndicator, Subregion
 from mne.reference.schemas import (
     KOSOVO,
@@ -150,6 +151,7 @@ def create_period(session: Session, data: PeriodCreate, *, actor_id: int | None)
     audit.record(session, actor_id=actor_id, action="period.create", entity="period", entity_id=code,
                  after=audit.snapshot(period))
     session.flush()
+    snapshots.mark_period(session, code)  # every line gets its row for the new period
     return period
 
 

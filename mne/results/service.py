@@ -122,7 +122,7 @@ def put_result(session: Session, principal: Principal, body: ResultWrite) -> Res
         session.flush()
         audit.record(session, actor_id=principal.id, action="result.create", entity="result",
                      entity_id=result.id, after=_snapshot(result))
-        snapshots.refresh_lines(session, [(indicator.id, country)])
+        snapshots.mark_lines(session, [(indicator.id, country)])
         return to_read(session, [result])[0]
     if existing.status == ResultStatus.approved:
         raise Locked("this result is approved and locked; a reviewer must reopen it first",
@@ -138,7 +138,7 @@ def put_result(session: Session, principal: Principal, body: ResultWrite) -> Res
     _compare_and_set(session, existing, body.version, {**values, "updated_by_id": principal.id, "updated_at": now})
     audit.record(session, actor_id=principal.id, action="result.update", entity="result",
                  entity_id=existing.id, before=before, after=_snapshot(existing))
-    snapshots.refresh_lines(session, [(indicator.id, country)])
+    snapshots.mark_lines(session, [(indicator.id, country)])
     return to_read(session, [existing])[0]
 
 
@@ -173,7 +173,7 @@ def _transition(session: Session, principal: Principal, result_id: int, *, actio
     _compare_and_set(session, result, result.version if version is None else version, {**values, "status": to})
     audit.record(session, actor_id=principal.id, action=f"result.{action}", entity="result", entity_id=result.id,
                  before=before, after=_snapshot(result), reason=reason)
-    snapshots.refresh_lines(session, [(result.indicator_id, result.country_iso3)])
+    snapshots.mark_lines(session, [(result.indicator_id, result.country_iso3)])
     return to_read(session, [result])[0]
 
 
