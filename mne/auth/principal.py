@@ -35,12 +35,3 @@ class Principal:
     @property
     def display_name(self) -> str:
         return self.name or self.email
-
-    def can_read_country(self, iso3: str) -> bool:
-        if self.region_wide:
-            return True
-        return self.role == Role.country_officer and iso3 in self.countries
-
-    def can_write_country(self, iso3: str) -> bool:
-        """Logging results: an officer for its countries; reviewers and admins do not log."""
-        return self.role == Role.country_officer and iso3 in self.countries

@@ -2,9 +2,9 @@
 
 One place for the scope rules of SPEC §1:
 - reviewers and admins: everything;
-- a country officer: projects with at least one of its countries; it writes results only for
-  its countries, and edits projects led by its countries (the lead office's country, or, with
-  no lead office, any of the project's countries);
+- a country officer: projects with at least one of its countries; in them it reads and logs
+  results only on its countries' lines (`line_countries`), and edits projects led by its
+  countries (the lead office's country, or, with no lead office, any of the project's countries);
 - a donor viewer: projects funded by at least one of its donors, read-only.
 """
 
@@ -69,15 +69,43 @@ def get_project_by_code(session: Session, principal: Principal, code: str) -> Pr
     return project
 
 
+# --- indicator lines (a project's rows, one per country) and their results -------------------
+
+def line_countries(principal: Principal, *, write: bool = False) -> frozenset[str] | None:
+    """The countries whose lines the caller may read (with `write`: log results for) in a project
+    it may read: an officer, its own; anyone else reads every line (None: no limit) and logs none.
+
+    The one statement of this rule: the checks, SQL clauses and pages below all derive from it.
+    """
+    if principal.role == Role.country_officer:
+        return principal.countries
+    return frozenset() if write else None
+
+
+def can_read_line(principal: Principal, country: str) -> bool:
+    countries = line_countries(principal)
+    return countries is None or country in countries
+
+
+def can_write_line(principal: Principal, country: str) -> bool:
+    return country in line_countries(principal, write=True)
+
+
+def line_clause(principal: Principal, column: ColumnElement[str]) -> list[ColumnElement[bool]]:
+    """The lines the caller may read, as WHERE conditions on a country column (of projects it may read)."""
+    countries = line_countries(principal)
+    return [] if countries is None else [column.in_(sorted(countries))]
+
+
 def ensure_can_read_line(session: Session, principal: Principal, project_id: int, country: str) -> None:
-    """An indicator line (or its result): officers only for their countries."""
-    if principal.role == Role.country_officer and country not in principal.countries:
+    """An indicator line (or its result): 403 outside the caller's countries or projects."""
+    if not can_read_line(principal, country):
         raise Forbidden(f"{country} is outside your countries")
     ensure_can_read_project(session, principal, project_id)
 
 
 def ensure_can_write_line(principal: Principal, country: str) -> None:
-    if not principal.can_write_country(country):
+    if not can_write_line(principal, country):
         if principal.role == Role.country_officer:
             raise Forbidden(f"{country} is outside your countries")
         raise Forbidden(f"a {principal.role} cannot log or edit results")

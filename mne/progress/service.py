@@ -196,9 +196,7 @@ def _uses_regions(principal: Principal, filters: Filters, dims: Iterable[str]) -
 
 def _country_clause(column, principal: Principal) -> list[ColumnElement[bool]]:
     """An officer sees the lines of its own countries only (of projects it may read)."""
-    if principal.role == Role.country_officer:
-        return [column.in_(sorted(principal.countries))]
-    return []
+    return scope.line_clause(principal, column)
 
 
 def _line_level(filters: Filters, table: Table, principal: Principal) -> list[ColumnElement[bool]]:

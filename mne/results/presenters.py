@@ -129,13 +129,6 @@ def project_periods(session: Session, project: Project) -> list[Period]:
             if p.end_date >= project.start_date and p.start_date <= project.end_date]
 
 
-def _line_countries(principal: Principal, countries: list[str]) -> list[str]:
-    """An officer sees its own countries' lines; everyone else who may read the project, all."""
-    if principal.role == "country_officer":
-        return [c for c in countries if c in principal.countries]
-    return countries
-
-
 def build_grid(session: Session, principal: Principal, project: Project, year: str = "") -> Grid:
     read = projects.read(session, project)
     names = {c.iso3: c for c in reference.countries(session)}
@@ -149,18 +142,18 @@ def build_grid(session: Session, principal: Principal, project: Project, year: s
     pending: dict[str, int] = {}
     for ind in indicators.list_for_project(session, principal, project):
         for t in ind.targets:
-            if t.country not in _line_countries(principal, read.countries):
+            if not scope.can_read_line(principal, t.country):
                 continue
             country = names.get(t.country) or CountryRead(iso3=t.country, name=t.country, subregion_code="")
             line = Line(indicator=ind, country=country, baseline=t.baseline, target=t.target)
             for p in shown:
                 result = by_key.get((ind.id, t.country, p.code))
-                can_write = principal.can_write_country(t.country)
+                can_write = scope.can_write_line(principal, t.country)
                 line.cells.append(Cell(ind, country, p, result, can_write))
                 if can_write and result is not None and result.status in results.EDITABLE:
                     pending[p.code] = pending.get(p.code, 0) + 1
             lines.append(line)
-    can_submit = principal.role == "country_officer" and bool(set(read.countries) & principal.countries)
+    can_submit = bool(set(read.countries) & scope.line_countries(principal, write=True))
     return Grid(project=read, periods=shown, years=years, year=year, lines=lines, pending=pending,
                 can_submit=can_submit, kosovo=KOSOVO in {line.country.iso3 for line in lines})
 
@@ -194,7 +187,7 @@ def load_cell(session: Session, principal: Principal, indicator_id: int, country
                                             Result.period_code == period.code)).first()
     result = results.to_read(session, [row])[0] if row is not None else None
     names = {c.iso3: c for c in reference.countries(session)}
-    cell = Cell(read, names[country], period, result, principal.can_write_country(country))
+    cell = Cell(read, names[country], period, result, scope.can_write_line(principal, country))
     return CellContext(project=project, indicator=read, cell=cell, row=row, baseline=target.baseline,
                        target=target.target)
 
@@ -249,7 +242,7 @@ def result_detail(session: Session, principal: Principal, result_id: int) -> Res
     country = {c.iso3: c for c in reference.countries(session)}[row.country_iso3]
     return ResultDetail(result=read, indicator=ind, project=project, country=country, period=period, steps=steps,
                         baseline=target.baseline if target else 0, target=target.target if target else 0,
-                        can_write=principal.can_write_country(row.country_iso3), can_review=principal.can_review,
+                        can_write=scope.can_write_line(principal, row.country_iso3), can_review=principal.can_review,
                         locked_reason=lock_reason(period, read))
 
 

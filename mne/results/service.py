@@ -229,7 +229,8 @@ def submit_period(session: Session, principal: Principal, project: Project, peri
     _ensure_open(period)
     if principal.role != "country_officer":
         raise Forbidden(f"a {principal.role} cannot submit results")
-    countries = sorted(principal.countries if country is None else {country.upper()} & principal.countries)
+    writable = scope.line_countries(principal, write=True)
+    countries = sorted(writable if country is None else {country.upper()} & writable)
     if country is not None and not countries:
         raise Forbidden(f"{country} is outside your countries")
     rows = list(session.exec(
@@ -282,9 +283,8 @@ def list_results(session: Session, principal: Principal, *, filters: Filters = F
                  status: str | None = None, limit: int = 100, offset: int = 0) -> tuple[list[ResultRead], int]:
     from sqlalchemy import func
 
-    conditions = [scope.visible_projects(principal), filters.line_clause(Result.country_iso3)]
-    if principal.role == "country_officer":
-        conditions.append(Result.country_iso3.in_(sorted(principal.countries)))
+    conditions = [scope.visible_projects(principal), *scope.line_clause(principal, Result.country_iso3),
+                  filters.line_clause(Result.country_iso3)]
     if period:
         quarters = matching(all_periods(session), period, field="period")
         conditions.append(Result.period_code.in_([p.code for p in quarters]))
