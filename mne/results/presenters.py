@@ -2,7 +2,9 @@
 result with the people behind each step, and the review queue.
 
 Reads go through the services (`results.service.list_results`, `to_read`, `get_result`;
-`indicators.service`), so scope and data-quality flags are the API's own.
+`indicators.service`), so scope and data-quality flags are the API's own. The rules are asked,
+never restated: why a result cannot change (`results.service.why_locked`), who may review
+(`ensure_reviewer`), whose lines a caller reads and writes (`auth.scope.line_countries`).
 """
 
 from __future__ import annotations
@@ -16,8 +18,9 @@ from sqlmodel import Session, select
 from mne.auth import scope
 from mne.auth.principal import Principal
 from mne.base import PeriodStatus, ResultStatus
-from mne.errors import Forbidden, NotFound
+from mne.errors import NotFound
 from mne.filters import Filters
+from mne.forms import sentence
 from mne.indicators import service as indicators
 from mne.indicators.models import Indicator
 from mne.indicators.schemas import IndicatorRead
@@ -52,14 +55,9 @@ def people(session: Session, ids) -> dict[int, str]:
 
 
 def lock_reason(period: Period, result: ResultRead | None) -> str:
-    """Why a cell cannot be edited now, in words ('' when it can)."""
-    if result is not None and result.status == ResultStatus.approved:
-        return "Approved and locked: a reviewer must reopen it before it can change."
-    if period.status != PeriodStatus.open:
-        return f"Period {period.code} is closed: an admin must reopen it before its results change."
-    if result is not None and result.status == ResultStatus.submitted:
-        return "Submitted for review: it can change again only if a reviewer returns it."
-    return ""
+    """Why a cell cannot be edited now, as a sentence ('' when it can): the service's own refusal."""
+    refusal = results.why_locked(period, result.status if result else None)
+    return sentence(refusal.message) if refusal else ""
 
 
 @dataclass
@@ -125,8 +123,7 @@ class Grid:
 
 
 def project_periods(session: Session, project: Project) -> list[Period]:
-    return [p for p in reference.periods(session)
-            if p.end_date >= project.start_date and p.start_date <= project.end_date]
+    return [p for p in reference.periods(session) if results.in_project_dates(p, project)]
 
 
 def build_grid(session: Session, principal: Principal, project: Project, year: str = "") -> Grid:
@@ -179,7 +176,7 @@ def load_cell(session: Session, principal: Principal, indicator_id: int, country
         raise NotFound(f"indicator {read.code} has no line for {country or 'that country'}")
     scope.ensure_can_read_line(session, principal, project.id, country)
     period = session.get(Period, (period_code or "").strip().upper())
-    if period is None or period.end_date < project.start_date or period.start_date > project.end_date:
+    if period is None or not results.in_project_dates(period, project):
         raise NotFound(f"no reporting period {period_code!r} in this project's dates")
     if for_edit:
         scope.ensure_can_write_line(principal, country)
@@ -299,6 +296,5 @@ def review_queue(session: Session, principal: Principal, *, filters: Filters, pe
 
 def queue_item(session: Session, principal: Principal, result_id: int) -> QueueItem:
     row, _ = results.get_result(session, principal, result_id)
-    if not principal.can_review:
-        raise Forbidden(f"a {principal.role} cannot review results")
+    results.ensure_reviewer(principal)
     return queue_items(session, results.to_read(session, [row]))[0]

@@ -60,10 +60,32 @@ def _period(session: Session, code: str, *, field: str = "period") -> Period:
     return period
 
 
-def _ensure_open(period: Period) -> None:
+def in_project_dates(period: Period, project: Project) -> bool:
+    """A project reports on the periods that overlap its dates."""
+    return period.end_date >= project.start_date and period.start_date <= project.end_date
+
+
+def why_locked(period: Period, status: str | None, action: str = "edit") -> Conflict | None:
+    """Why a result in ``status`` (None: not reported yet) of ``period`` cannot take ``action`` now:
+    the refusal, whose message says it in words (the pages show it as the lock's reason); None
+    when it can. An approved result changes only by a reopen, a submitted one only by a review,
+    and nothing changes in a closed period."""
+    if status == ResultStatus.approved and action != "reopen":
+        return Locked("approved and locked: a reviewer must reopen it before it can change",
+                      details=[{"field": "status", "message": "approved"}])
     if period.status != PeriodStatus.open:
-        raise Locked(f"period {period.code} is closed; an admin must reopen it before results change",
-                     details=[{"field": "period", "message": "closed"}])
+        return Locked(f"period {period.code} is closed: an admin must reopen it before its results change",
+                      details=[{"field": "period", "message": "closed"}])
+    if status == ResultStatus.submitted and action not in ("approve", "return"):
+        return Conflict("submitted for review: it can change again only if a reviewer returns it",
+                        details=[{"field": "status", "message": "submitted"}])
+    return None
+
+
+def _ensure_unlocked(period: Period, status: str | None, action: str = "edit") -> None:
+    refusal = why_locked(period, status, action)
+    if refusal is not None:
+        raise refusal
 
 
 def _check_disaggregation(indicator: Indicator, value: float, d: Disaggregation | None) -> dict[str, float | None]:
@@ -99,15 +121,15 @@ def put_result(session: Session, principal: Principal, body: ResultWrite) -> Res
         raise Invalid.field("country", f"{country} is not a country of this indicator")
     period = _period(session, body.period)
     project = session.get(Project, indicator.project_id)
-    if period.end_date < project.start_date or period.start_date > project.end_date:
+    if not in_project_dates(period, project):
         raise Invalid.field("period", f"{period.code} is outside the project's dates "
                                       f"({project.start_date} to {project.end_date})")
     if indicator.measure == Measure.percentage and body.value > 100:
         raise Invalid.field("value", "a percentage is between 0 and 100")
     columns = _check_disaggregation(indicator, body.value, body.disaggregation)
-    _ensure_open(period)
     existing = session.exec(select(Result).where(
         Result.indicator_id == indicator.id, Result.country_iso3 == country, Result.period_code == period.code)).first()
+    _ensure_unlocked(period, existing.status if existing else None)
     now = utcnow()
     values = {"value": body.value, **columns, "narrative": body.narrative,
               "means_of_verification": body.means_of_verification}
@@ -124,12 +146,6 @@ def put_result(session: Session, principal: Principal, body: ResultWrite) -> Res
                      entity_id=result.id, after=_snapshot(result))
         snapshots.mark_lines(session, [(indicator.id, country)])
         return to_read(session, [result])[0]
-    if existing.status == ResultStatus.approved:
-        raise Locked("this result is approved and locked; a reviewer must reopen it first",
-                     details=[{"field": "status", "message": "approved"}])
-    if existing.status == ResultStatus.submitted:
-        raise Conflict("this result is submitted for review; a reviewer must return it before it changes",
-                       details=[{"field": "status", "message": "submitted"}])
     if body.version is None:
         raise Conflict(f"a result already exists for this line and period (version {existing.version}); "
                        "send its version to update it",
@@ -163,12 +179,10 @@ def _transition(session: Session, principal: Principal, result_id: int, *, actio
                 version: int | None = None) -> ResultRead:
     result, indicator = get_result(session, principal, result_id)
     period = session.get(Period, result.period_code)
-    if result.status == ResultStatus.approved and action != "reopen":
-        raise Locked("this result is approved and locked", details=[{"field": "status", "message": "approved"}])
-    if result.status not in allowed_from:
+    if result.status not in allowed_from and result.status != ResultStatus.approved:  # approved: locked, below
         raise Conflict(f"cannot {action} a result that is {result.status}",
                        details=[{"field": "status", "message": result.status}])
-    _ensure_open(period)
+    _ensure_unlocked(period, result.status, action)
     before = _snapshot(result)
     _compare_and_set(session, result, result.version if version is None else version, {**values, "status": to})
     audit.record(session, actor_id=principal.id, action=f"result.{action}", entity="result", entity_id=result.id,
@@ -186,13 +200,13 @@ def submit(session: Session, principal: Principal, result_id: int, version: int 
                        values={"submitted_by_id": principal.id, "submitted_at": now, "updated_at": now})
 
 
-def _ensure_reviewer(principal: Principal) -> None:
+def ensure_reviewer(principal: Principal) -> None:
     if not principal.can_review:
         raise Forbidden(f"a {principal.role} cannot review results")
 
 
 def approve(session: Session, principal: Principal, result_id: int, version: int | None = None) -> ResultRead:
-    _ensure_reviewer(principal)
+    ensure_reviewer(principal)
     now = utcnow()
     return _transition(session, principal, result_id, action="approve", allowed_from={ResultStatus.submitted},
                        to=ResultStatus.approved, version=version,
@@ -201,7 +215,7 @@ def approve(session: Session, principal: Principal, result_id: int, version: int
 
 
 def return_(session: Session, principal: Principal, result_id: int, note: str, version: int | None = None) -> ResultRead:
-    _ensure_reviewer(principal)
+    ensure_reviewer(principal)
     if not note.strip():
         raise Invalid.field("note", "say what needs to change")
     now = utcnow()
@@ -212,7 +226,7 @@ def return_(session: Session, principal: Principal, result_id: int, note: str, v
 
 
 def reopen(session: Session, principal: Principal, result_id: int, reason: str, version: int | None = None) -> ResultRead:
-    _ensure_reviewer(principal)
+    ensure_reviewer(principal)
     if not reason.strip():
         raise Invalid.field("reason", "say why the approved result must change")
     now = utcnow()
@@ -226,7 +240,7 @@ def submit_period(session: Session, principal: Principal, project: Project, peri
                   country: str | None = None) -> SubmitSummary:
     """Submit every draft (and corrected returned result) of a project's period in the caller's countries."""
     period = _period(session, period_code)
-    _ensure_open(period)
+    _ensure_unlocked(period, None, "submit")
     if principal.role != "country_officer":
         raise Forbidden(f"a {principal.role} cannot submit results")
     writable = scope.line_countries(principal, write=True)
