@@ -1,105 +1,100 @@
-"""The filters every list, roll-up and export takes (SPEC §6), parsed once and applied once.
+"""The filters every list, roll-up and page takes (SPEC §6), parsed once and applied once.
 
-`priority, pillar, subregion, country, donor, project, marker, sdg, gcm` — each may hold a
-comma-separated list. Priority and pillar select by the indicator's priority; country and
-subregion by the indicator line's country; the others by the project's tags.
+One query parameter per dimension of `mne.dimensions` (priority, pillar, subregion, country,
+donor, project, sdg, gcm, marker, office), each a comma-separated list of codes. Line-level
+dimensions select by the indicator line's priority or country; project-level ones by the
+project, its lead office or its tags.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+import inspect
 from typing import Annotated
+from urllib.parse import urlencode
 
 from fastapi import Depends, Query
-from sqlalchemy import ColumnElement, and_, exists, select, true
+from sqlalchemy import ColumnElement, and_, exists, true
 
-from mne.errors import Invalid
+from mne.dimensions import DIMENSIONS, LINE, LINE_COLUMNS, PROJECT
 from mne.indicators.models import Indicator
-from mne.projects.models import Project, ProjectDonor, ProjectGcm, ProjectMarker, ProjectSdg
-from mne.reference.models import Country, Priority
+from mne.projects.models import Project
 
 
-def _split(value: str | None) -> tuple[str, ...]:
-    if not value:
-        return ()
-    return tuple(dict.fromkeys(v.strip() for v in value.split(",") if v.strip()))
-
-
-@dataclass(frozen=True)
 class Filters:
-    priority: tuple[str, ...] = ()
-    pillar: tuple[str, ...] = ()
-    subregion: tuple[str, ...] = ()
-    country: tuple[str, ...] = ()
-    donor: tuple[str, ...] = ()
-    project: tuple[str, ...] = ()
-    marker: tuple[str, ...] = ()
-    sdg: tuple[str, ...] = ()
-    gcm: tuple[str, ...] = ()
+    """The codes chosen per dimension; a dimension not chosen reads as ``()``."""
+
+    __slots__ = ("_codes",)
+
+    def __init__(self, **codes: tuple[str, ...] | list[str]) -> None:
+        unknown = set(codes) - set(DIMENSIONS)
+        if unknown:
+            raise TypeError(f"no dimension {', '.join(sorted(unknown))}")
+        self._codes = {name: tuple(codes[name]) for name in DIMENSIONS if codes.get(name)}
+
+    def __getattr__(self, name: str) -> tuple[str, ...]:
+        if name in DIMENSIONS:
+            return self._codes.get(name, ())
+        raise AttributeError(name)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Filters) and self._codes == other._codes
+
+    def __hash__(self) -> int:
+        return hash(tuple(self._codes.items()))
+
+    def __repr__(self) -> str:
+        return f"Filters({', '.join(f'{k}={v!r}' for k, v in self._codes.items())})"
 
     @property
     def active(self) -> dict[str, tuple[str, ...]]:
-        return {f.name: getattr(self, f.name) for f in fields(self) if getattr(self, f.name)}
+        return dict(self._codes)
+
+    def replace(self, **codes: tuple[str, ...]) -> Filters:
+        """These filters with some dimensions set anew (a drill-down page's own)."""
+        return Filters(**{**self._codes, **codes})
+
+    def at(self, level: str) -> Filters:
+        """Only the filters of one level (``dimensions.LINE`` or ``PROJECT``)."""
+        return Filters(**{k: v for k, v in self._codes.items() if DIMENSIONS[k].level == level})
 
     def query_string(self) -> str:
-        from urllib.parse import urlencode
-
-        return urlencode({k: ",".join(v) for k, v in self.active.items()})
+        return urlencode({k: ",".join(v) for k, v in self._codes.items()})
 
     def line_clause(self, country_column, priority_column=None) -> ColumnElement[bool]:
         """A WHERE clause over `Indicator` + `Project` and a line's country column (and, when
         given, a column holding the line's priority in place of `Indicator.priority_code`)."""
-        priority_column = Indicator.priority_code if priority_column is None else priority_column
-        clauses: list[ColumnElement[bool]] = []
-        if self.priority:
-            clauses.append(priority_column.in_(self.priority))
-        if self.pillar:
-            clauses.append(priority_column.in_(
-                select(Priority.code).where(Priority.pillar.in_(self.pillar)).scalar_subquery()))
-        if self.country:
-            clauses.append(country_column.in_(self.country))
-        if self.subregion:
-            clauses.append(country_column.in_(
-                select(Country.iso3).where(Country.subregion_code.in_(self.subregion)).scalar_subquery()))
-        if self.project:
-            clauses.append(Project.code.in_(self.project))
-        for values, table, column in (
-            (self.donor, ProjectDonor, ProjectDonor.donor_code),
-            (self.marker, ProjectMarker, ProjectMarker.marker_code),
-            (self.sdg, ProjectSdg, ProjectSdg.sdg_code),
-        ):
-            if values:
-                clauses.append(exists().where(table.project_id == Project.id, column.in_(values)))
-        if self.gcm:
-            clauses.append(exists().where(ProjectGcm.project_id == Project.id,
-                                          ProjectGcm.gcm_number.in_(self._gcm_numbers())))
+        columns = {"priority_code": Indicator.priority_code if priority_column is None else priority_column,
+                   "country_iso3": country_column}
+        clauses = [DIMENSIONS[name].match(columns[DIMENSIONS[name].line_column], codes)
+                   for name, codes in self.at(LINE)._codes.items()]
+        return and_(*clauses, self.project_clause())
+
+    def project_clause(self) -> ColumnElement[bool]:
+        """A WHERE clause over `Project`: its code, lead office and tags."""
+        clauses = [DIMENSIONS[name].project_match(codes) for name, codes in self.at(PROJECT)._codes.items()]
         return and_(*clauses) if clauses else true()
 
-    def _gcm_numbers(self) -> list[int]:
-        try:
-            return [int(v) for v in self.gcm]
-        except ValueError as exc:
-            raise Invalid.field("gcm", "GCM objectives are numbers 1–23") from exc
+    def project_tag_clause(self) -> ColumnElement[bool]:
+        """Line-level filters matched against a project's own countries and priorities (a
+        project list shows a project tagged with a country before it has lines there)."""
+        clauses = []
+        for column_name, (tag, column) in LINE_COLUMNS.items():
+            matches = [DIMENSIONS[name].match(column, codes) for name, codes in self.at(LINE)._codes.items()
+                       if DIMENSIONS[name].line_column == column_name]
+            if matches:  # one tag row meets them all: a country in that subregion
+                clauses.append(exists().where(tag.project_id == Project.id, *matches))
+        return and_(*clauses) if clauses else true()
 
 
-def filters_dependency(
-    priority: Annotated[str | None, Query(description="SP1..SP4, comma-separated")] = None,
-    pillar: Annotated[str | None, Query(description="Resilience, Mobility, Governance")] = None,
-    subregion: Annotated[str | None, Query(description="WB, EE, SC, CA, EM")] = None,
-    country: Annotated[str | None, Query(description="ISO3 codes")] = None,
-    donor: Annotated[str | None, Query(description="donor codes")] = None,
-    project: Annotated[str | None, Query(description="project codes")] = None,
-    marker: Annotated[str | None, Query(description="gender, child_protection, …")] = None,
-    sdg: Annotated[str | None, Query(description="SDG target codes, e.g. 10.7")] = None,
-    gcm: Annotated[str | None, Query(description="GCM objective numbers 1–23")] = None,
-) -> Filters:
-    parsed = Filters(
-        priority=_split(priority), pillar=_split(pillar), subregion=_split(subregion),
-        country=tuple(c.upper() for c in _split(country)), donor=_split(donor), project=_split(project),
-        marker=_split(marker), sdg=_split(sdg), gcm=_split(gcm),
-    )
-    parsed._gcm_numbers()  # reject non-numbers early, naming the field
-    return parsed
+def filters_dependency(**raw: str | None) -> Filters:
+    return Filters(**{name: DIMENSIONS[name].parse(value) for name, value in raw.items()})
 
+
+# One optional query parameter per dimension, described in the OpenAPI document by the registry.
+filters_dependency.__signature__ = inspect.Signature([
+    inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=None,
+                      annotation=Annotated[str | None, Query(description=f"{d.description}; comma-separated")])
+    for name, d in DIMENSIONS.items()
+])
 
 FiltersDep = Annotated[Filters, Depends(filters_dependency)]

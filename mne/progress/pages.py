@@ -7,12 +7,11 @@ without JavaScript); htmx swaps only the page body when a filter changes. The fi
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query, Request
-from sqlmodel import select
 
 from mne.auth import scope
 from mne.base import Role
@@ -25,7 +24,7 @@ from mne.progress import charts, service
 from mne.progress.rules import AT_RISK_MIN, ON_TRACK_MIN, STATUSES, PeriodInfo
 from mne.projects import service as projects
 from mne.projects.models import PROJECT_CODE_PATTERN
-from mne.reference.models import Donor, Marker
+from mne.dimensions import FORM_DIMENSIONS
 from mne.reference.periods import all_periods, resolve_as_of
 from mne.reference.schemas import KOSOVO
 from mne.web import render
@@ -86,21 +85,12 @@ def _pending(value: str | None) -> bool:
 
 
 def _options(session, principal) -> dict[str, Any]:
-    """Choices of the filter form; a donor viewer chooses among its own donors."""
-    lookups = service.cached_lookups(session)
-    donors = session.execute(select(Donor.code, Donor.name).order_by(Donor.code)).all()
-    if principal.role == Role.donor_viewer:
-        donors = [d for d in donors if d.code in principal.donors]
-    countries = list(lookups.countries.values())
-    if principal.role == Role.country_officer:
-        countries = [c for c in countries if c.iso3 in principal.countries]
+    """Choices of the filter form, per dimension the registry offers there; an officer chooses
+    among its own countries, a donor viewer among its own donors."""
     return {
         "periods": list(reversed(all_periods(session))),
-        "donors": donors,
-        "subregions": list(lookups.subregions.values()),
-        "countries": countries,
-        "priorities": list(lookups.priorities.values()),
-        "markers": session.execute(select(Marker.code, Marker.name).order_by(Marker.code)).all(),
+        "dimensions": FORM_DIMENSIONS,
+        "choices": {d.name: d.choices(session, principal) for d in FORM_DIMENSIONS},
     }
 
 
@@ -121,7 +111,7 @@ def _page(request: Request, session, principal, template: str, view: View, conte
             "form_action": request.url.path, "KOSOVO": KOSOVO, "extra_params": {}, "fixed_filters": []}
     context = {**base, **context}
     # Kosovo is listed in the country filter (and maybe in the figures): its footnote goes with it.
-    context["show_kosovo_note"] = context.get("lists_kosovo") or any(c.iso3 == KOSOVO for c in options["countries"])
+    context["kosovo_note"] = context.get("lists_kosovo") or any(code == KOSOVO for code, _ in options["choices"]["country"])
     response = render(request, template, context, block="page_body")
     # The address bar shows the tidy URL of what is on screen (no empty parameters).
     return htmx(request).push_url(response, request.url.path + view.query(**context["extra_params"]))
@@ -216,7 +206,7 @@ def priority_page(request: Request, code: str, session: SessionDep, principal: C
     code = code.upper()
     if code not in lookups.priorities:
         raise NotFound(f"no strategic priority {code!r}")
-    view = _view(session, replace(filters, priority=(code,)), as_of, include_pending, status, page)
+    view = _view(session, filters.replace(priority=(code,)), as_of, include_pending, status, page)
     p = lookups.priorities[code]
     return _drill(request, session, principal, view, level="priority", title=f"{code} · {p.pillar}",
                   heading=p.title, next_dim="subregion", next_route="dashboard_subregion",
@@ -230,7 +220,7 @@ def subregion_page(request: Request, code: str, session: SessionDep, principal: 
     code = code.upper()
     if code not in lookups.subregions:
         raise NotFound(f"no subregion {code!r}")
-    view = _view(session, replace(filters, subregion=(code,)), as_of, include_pending, status, page)
+    view = _view(session, filters.replace(subregion=(code,)), as_of, include_pending, status, page)
     name = lookups.subregions[code].name
     prefix = f"{view.filters.priority[0]} in " if len(view.filters.priority) == 1 else ""
     return _drill(request, session, principal, view, level="subregion", title=f"{prefix}{name}", heading="",
@@ -244,7 +234,7 @@ def country_page(request: Request, iso3: str, session: SessionDep, principal: Cu
     iso3 = iso3.upper()
     if iso3 not in lookups.countries:
         raise NotFound(f"no country {iso3!r}")
-    view = _view(session, replace(filters, country=(iso3,)), as_of, include_pending, status, page)
+    view = _view(session, filters.replace(country=(iso3,)), as_of, include_pending, status, page)
     name = lookups.countries[iso3].name + ("*" if iso3 == KOSOVO else "")
     prefix = f"{view.filters.priority[0]} in " if len(view.filters.priority) == 1 else ""
     return _drill(request, session, principal, view, level="country", title=f"{prefix}{name}", heading="",
@@ -271,7 +261,7 @@ def project_page(request: Request, code: str, session: SessionDep, principal: Cu
     if not re.fullmatch(PROJECT_CODE_PATTERN, code):
         raise NotFound(f"no project with code {code!r}")
     project = scope.get_project_by_code(session, principal, code)
-    view = _view(session, replace(filters, project=(project.code,)), as_of, include_pending, status)
+    view = _view(session, filters.replace(project=(project.code,)), as_of, include_pending, status)
     rows, total = service.indicator_lines(session, principal, view.filters, view.as_of, view.include_pending,
                                           status=view.status)
     read = projects.read(session, project)

@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response
 
 from mne.deps import CurrentUser, SessionDep
+from mne.dimensions import DIMENSIONS
 from mne.filters import FiltersDep
 from mne.progress import service
 from mne.progress.schemas import CompletenessGroupRead, CompletenessRead, IndicatorLineRead, RollupGroup, RollupRead
@@ -17,8 +18,8 @@ router = APIRouter(prefix="/api/v1", tags=["progress"])
 AsOf = Annotated[str | None, Query(description="YYYYQn (or YYYYSn, YYYY: their last quarter); "
                                                "default: the latest period that has ended")]
 IncludePending = Annotated[bool, Query(description="count submitted results too (provisional figures)")]
-By = Annotated[str | None, Query(description="priority, pillar, subregion, country, donor, project, sdg, gcm, "
-                                             "marker, or two of them crossed, e.g. priority,subregion")]
+By = Annotated[str | None, Query(description=f"{', '.join(DIMENSIONS)}, or two of them crossed, "
+                                             "e.g. priority,subregion")]
 
 
 @router.get("/indicator-lines", response_model=list[IndicatorLineRead])

@@ -12,8 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from sqlalchemy import Table, event, func, select
-from sqlalchemy.orm import Session as OrmSession
+from sqlalchemy import Table, func, select
 from sqlalchemy.sql import ColumnElement
 from sqlmodel import Session
 
@@ -21,21 +20,18 @@ from mne.auth import scope
 from mne.auth.principal import Principal
 from mne.base import Role
 from mne.errors import Invalid, NotFound
+from mne import dimensions
+from mne.dimensions import DIMENSIONS
 from mne.filters import Filters
 from mne.indicators.models import Indicator
 from mne.progress import snapshots
 from mne.progress.models import LineSummary, ProjectSummary, RegionSummary
 from mne.progress import rules
 from mne.progress.rules import STATUSES, LineProgress, PeriodInfo, evaluate_line
-from mne.projects.models import Project, ProjectDonor, ProjectGcm, ProjectMarker, ProjectSdg
-from mne.reference.models import Country, Donor, GcmObjective, Marker, Priority, SdgTarget, StandardIndicator, Subregion
+from mne.projects.models import Project
+from mne.reference.models import Country, Priority, StandardIndicator, Subregion
 from mne.reference.periods import all_periods
 
-DIMENSIONS = ("priority", "pillar", "subregion", "country", "donor", "project", "sdg", "gcm", "marker")
-# Dimensions that follow from a line's priority and country alone: region_summary answers them.
-CELL_DIMENSIONS = frozenset({"priority", "pillar", "subregion", "country"})
-TAG_TABLES = {"donor": (ProjectDonor, ProjectDonor.donor_code), "sdg": (ProjectSdg, ProjectSdg.sdg_code),
-              "gcm": (ProjectGcm, ProjectGcm.gcm_number), "marker": (ProjectMarker, ProjectMarker.marker_code)}
 LS: Table = LineSummary.__table__
 REGION: Table = RegionSummary.__table__
 PROJECT: Table = ProjectSummary.__table__
@@ -142,29 +138,21 @@ class Lookups:
     def __init__(self, session: Session) -> None:
         self.session = session
         self.priorities = {p.code: p for p in session.execute(select(Priority).order_by(Priority.position)).scalars()}
-        self.pillar_of = {code: p.pillar for code, p in self.priorities.items()}
         self.countries = {c.iso3: c for c in session.execute(select(Country).order_by(Country.position)).scalars()}
-        self.subregion_of = {iso: c.subregion_code for iso, c in self.countries.items()}
         self.subregions = {s.code: s for s in session.execute(select(Subregion).order_by(Subregion.position)).scalars()}
+        self._via: dict[str, dict[str, str]] = {}
 
     def names(self, dim: str, codes: Iterable[str]) -> dict[str, str]:
-        codes = sorted(set(codes))
-        if dim == "priority":
-            return {c: f"{c} · {self.priorities[c].title}" if c in self.priorities else c for c in codes}
-        if dim == "pillar":
-            return {c: c for c in codes}
-        if dim == "subregion":
-            return {c: self.subregions[c].name if c in self.subregions else c for c in codes}
-        if dim == "country":
-            return {c: self.countries[c].name if c in self.countries else c for c in codes}
-        column, key = {
-            "donor": (Donor.name, Donor.code), "project": (Project.title, Project.code),
-            "sdg": (SdgTarget.title, SdgTarget.code), "marker": (Marker.name, Marker.code),
-            "gcm": (GcmObjective.title, GcmObjective.number),
-        }[dim]
-        wanted = [int(c) for c in codes if c.isdigit()] if dim == "gcm" else codes
-        found = {str(k): n for k, n in self.session.execute(select(key, column).where(key.in_(wanted)))} if wanted else {}
-        return {c: found.get(c, c) for c in codes}
+        return DIMENSIONS[dim].labels(self.session, codes)
+
+    def key_of(self, dim: str, code: str) -> str:
+        """A line-level dimension's code for a line's own priority or country code."""
+        via = DIMENSIONS[dim].via
+        if via is None:
+            return code
+        if dim not in self._via:
+            self._via[dim] = {str(k): str(v) for k, v in self.session.execute(select(*via))}
+        return self._via[dim].get(code, "")
 
     def standard_statements(self) -> dict[str, str]:
         return dict(self.session.execute(select(StandardIndicator.code, StandardIndicator.statement)).all())
@@ -174,24 +162,19 @@ _LOOKUPS = "mne.progress.lookups"
 
 
 def cached_lookups(session: Session) -> Lookups:
-    """The reference lookups of this transaction (one request): read once, shared by its parts."""
+    """The reference lookups of this transaction (one request): read once, shared by its parts.
+    Kept with the transaction they were read in: the next one may see other reference data."""
+    transaction = session.get_transaction()
     found = session.info.get(_LOOKUPS)
-    if found is None:
-        found = session.info[_LOOKUPS] = Lookups(session)
-    return found
-
-
-@event.listens_for(OrmSession, "after_transaction_end")
-def _forget_lookups(session: OrmSession, transaction) -> None:
-    if transaction.parent is None:  # the next transaction may see other reference data
-        session.info.pop(_LOOKUPS, None)
+    if found is None or found[0] is not transaction:
+        found = session.info[_LOOKUPS] = (transaction, Lookups(session))
+    return found[1]
 
 
 def _uses_regions(principal: Principal, filters: Filters, dims: Iterable[str]) -> bool:
     """Whether region_summary can answer: no project-level filter, grouping or scope."""
-    project_level = filters.donor or filters.project or filters.marker or filters.sdg or filters.gcm
     scoped_by_country = principal.region_wide or principal.role == Role.country_officer
-    return scoped_by_country and not project_level and set(dims) <= CELL_DIMENSIONS
+    return scoped_by_country and not filters.at(dimensions.PROJECT).active and set(dims) <= dimensions.LINE_DIMENSIONS
 
 
 def _country_clause(column, principal: Principal) -> list[ColumnElement[bool]]:
@@ -201,26 +184,23 @@ def _country_clause(column, principal: Principal) -> list[ColumnElement[bool]]:
 
 def _line_level(filters: Filters, table: Table, principal: Principal) -> list[ColumnElement[bool]]:
     """Filters on a line's own priority and country, and an officer's countries."""
-    own = Filters(priority=filters.priority, pillar=filters.pillar, subregion=filters.subregion,
-                  country=filters.country)
+    own = filters.at(dimensions.LINE)
     return [own.line_clause(table.c.country_iso3, table.c.priority_code), *_country_clause(table.c.country_iso3, principal)]
 
 
 def _project_clause(column, principal: Principal, filters: Filters) -> list[ColumnElement[bool]]:
     """The projects the caller may read that match the project-level filters (none to check
     for a region-wide caller without such filters: every project)."""
-    tags = Filters(donor=filters.donor, project=filters.project, marker=filters.marker, sdg=filters.sdg,
-                   gcm=filters.gcm)
-    if principal.region_wide and not tags.active:
+    if principal.region_wide and not filters.at(dimensions.PROJECT).active:
         return []
-    return [column.in_(select(Project.id).where(scope.visible_projects(principal), tags.line_clause(Project.id)))]
+    return [column.in_(select(Project.id).where(scope.visible_projects(principal), filters.project_clause()))]
 
 
 def _base_columns(dims: Iterable[str]) -> tuple[bool, bool]:
     """Whether a grouping needs the line's priority and its country (pillar and subregion
     follow from them, looked up in Python so an edited subregion mapping applies at once)."""
-    dims = set(dims)
-    return bool(dims & {"priority", "pillar"}), bool(dims & {"subregion", "country"})
+    follows = {DIMENSIONS[dim].line_column for dim in dims}
+    return "priority_code" in follows, "country_iso3" in follows
 
 
 # What a trend point shows (mean progress, on-track share, lines): fewer sums, faster.
@@ -234,7 +214,6 @@ def _rows(session: Session, principal: Principal, filters: Filters, period_codes
     """Sums in scope grouped by (period?, priority?, country?, standard indicator?, other dims)."""
     by_priority, by_country = _base_columns(dims)
     regions = _uses_regions(principal, filters, dims)
-    table = REGION if regions else PROJECT
 
     def keys_of(t: Table, with_standard: bool) -> list:
         keys = [t.c.period_code] if per_period else []
@@ -253,17 +232,17 @@ def _rows(session: Session, principal: Principal, filters: Filters, period_codes
                                                   *_line_level(filters, REGION, principal)), keys)
 
     def by_project(t: Table, aggregates: list, with_standard: bool) -> list:
-        keys, source = keys_of(t, with_standard), t
-        for dim in dims:
-            if dim == "project":
-                source = source.join(Project.__table__, Project.id == t.c.project_id)
-                keys.append(Project.code.label("project"))
-            elif dim in TAG_TABLES:
-                tag, column = TAG_TABLES[dim]
-                source = source.join(tag, tag.project_id == t.c.project_id)
-                keys.append(column.label(dim))
+        keys, source, joined = keys_of(t, with_standard), t, set()
         conditions = [t.c.period_code.in_(periods), *_project_clause(t.c.project_id, principal, filters),
                       *_line_level(filters, t, principal)]
+        for dim in dims:
+            d = DIMENSIONS[dim]
+            if d.level != dimensions.PROJECT:
+                continue
+            if d.table not in joined:  # a line with no such tag is in no group of it
+                source = source.join(d.table, d.project_key == t.c.project_id)
+                joined.add(d.table)
+            keys.append(d.column.label(dim))
         if with_standard:
             conditions.append(t.c.standard_code != "")
         return grouped(select(*keys, *aggregates).select_from(source).where(*conditions), keys)
@@ -276,14 +255,9 @@ def _rows(session: Session, principal: Principal, filters: Filters, period_codes
 
 
 def _key_of(row, dim: str, lookups: Lookups) -> str:
-    if dim == "priority":
-        return row.priority_code
-    if dim == "pillar":
-        return lookups.pillar_of.get(row.priority_code, "")
-    if dim == "country":
-        return row.country_iso3
-    if dim == "subregion":
-        return lookups.subregion_of.get(row.country_iso3, "")
+    d = DIMENSIONS[dim]
+    if d.level == dimensions.LINE:
+        return lookups.key_of(dim, row._mapping[d.line_column])
     return str(row._mapping[dim])
 
 

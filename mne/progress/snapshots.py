@@ -40,14 +40,10 @@ from mne.progress.rules import (
     completeness_of,
     evaluate_line,
 )
-from mne.projects.models import (
-    Project,
-    ProjectDonor,
-    ProjectGcm,
-    ProjectMarker,
-    ProjectSdg,
-)
-from mne.reference.models import Country, Period, Priority
+from mne.dimensions import DIMENSIONS
+from mne.dimensions import PROJECT as PROJECT_LEVEL
+from mne.projects.models import Project
+from mne.reference.models import Period
 from mne.results.models import Result
 
 LS: Table = LineSummary.__table__
@@ -79,20 +75,33 @@ class LoadedLine:
     standard_code: str
 
 
-def _tag_keys(conn: Connection, project_ids: set[int]) -> dict[int, dict[str, list[str]]]:
+def _project_keys(conn: Connection, project_ids: set[int]) -> dict[int, dict[str, list[str]]]:
+    """The codes each project carries in every project-level dimension (tags, lead office)."""
     keys: dict[int, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
-    if not project_ids:
-        return keys
     ids = sorted(project_ids)
-    for dim, table, column in (("donor", ProjectDonor, ProjectDonor.donor_code),
-                               ("sdg", ProjectSdg, ProjectSdg.sdg_code),
-                               ("gcm", ProjectGcm, ProjectGcm.gcm_number),
-                               ("marker", ProjectMarker, ProjectMarker.marker_code)):
+    for name, dim in DIMENSIONS.items():
+        if dim.level != PROJECT_LEVEL:
+            continue
         for start in range(0, len(ids), CHUNK):
-            for pid, code in conn.execute(select(table.project_id, column)
-                                          .where(table.project_id.in_(ids[start:start + CHUNK]))
-                                          .order_by(table.project_id, column)):
-                keys[pid][dim].append(str(code))
+            for pid, code in conn.execute(select(dim.project_key, dim.column)
+                                          .where(dim.project_key.in_(ids[start:start + CHUNK]))
+                                          .order_by(dim.project_key, dim.column)):
+                if code is not None:
+                    keys[pid][name].append(str(code))
+    return keys
+
+
+def _line_keys(priority: str, country: str, project_keys: dict[str, list[str]],
+               via: dict[str, dict[str, str]]) -> dict[str, list[str] | str]:
+    """A line's codes in every dimension of the registry."""
+    own = {"priority_code": priority, "country_iso3": country}
+    keys: dict[str, list[str] | str] = {}
+    for name, dim in DIMENSIONS.items():
+        if dim.level == PROJECT_LEVEL:
+            keys[name] = project_keys.get(name, [])
+        else:
+            code = own[dim.line_column]
+            keys[name] = via[name].get(code, "") if name in via else code
     return keys
 
 
@@ -125,18 +134,16 @@ def load_lines(conn: Connection, indicator_ids: Iterable[int], all_periods: Sequ
         if countries is not None:
             rows = [row for row in rows if (row[0], row[1]) in countries]
         extra: dict[int, dict[str, list[str]]] = {}
-        pillars: dict[str, str] = {}
-        subregions: dict[str, str] = {}
+        via: dict[str, dict[str, str]] = {}
         if with_keys:
-            extra = _tag_keys(conn, {row[9] for row in rows})
-            pillars = dict(conn.execute(select(Priority.code, Priority.pillar)).all())
-            subregions = dict(conn.execute(select(Country.iso3, Country.subregion_code)).all())
+            extra = _project_keys(conn, {row[9] for row in rows})
+            via = {name: {str(k): str(v) for k, v in conn.execute(select(*dim.via))}
+                   for name, dim in DIMENSIONS.items() if dim.via is not None}
         for (iid, country, baseline, target, code, aggregation, direction, priority, standard, pid, pcode,
              pstart, pend) in rows:
             keys: dict[str, list[str] | str] = {"priority": priority, "country": country, "project": pcode}
             if with_keys:
-                keys.update(pillar=pillars.get(priority, ""), subregion=subregions.get(country, ""),
-                            **{dim: extra[pid][dim] for dim in ("donor", "sdg", "gcm", "marker")})
+                keys = _line_keys(priority, country, extra.get(pid, {}), via)
             line = Line(
                 indicator_id=iid, indicator_code=code, project_code=pcode, country=country,
                 aggregation=aggregation, direction=direction, baseline=float(baseline), target=float(target),

@@ -237,26 +237,8 @@ def search(
         conditions.append(or_(func.lower(Project.code).like(like), func.lower(Project.title).like(like)))
     if status:
         conditions.append(Project.status == status)
-    project_filters = Filters(donor=filters.donor, project=filters.project, marker=filters.marker,
-                              sdg=filters.sdg, gcm=filters.gcm)
-    conditions.append(project_filters.line_clause(ProjectCountry.country_iso3))
     # Country, subregion and priority match the project's tags (not its indicators) in lists.
-    if filters.country or filters.subregion:
-        countries = select(ProjectCountry.project_id).where(ProjectCountry.project_id == Project.id)
-        if filters.country:
-            countries = countries.where(ProjectCountry.country_iso3.in_(filters.country))
-        if filters.subregion:
-            countries = countries.where(ProjectCountry.country_iso3.in_(
-                select(Country.iso3).where(Country.subregion_code.in_(filters.subregion))))
-        conditions.append(countries.exists())
-    if filters.priority or filters.pillar:
-        priorities = select(ProjectPriority.project_id).where(ProjectPriority.project_id == Project.id)
-        if filters.priority:
-            priorities = priorities.where(ProjectPriority.priority_code.in_(filters.priority))
-        if filters.pillar:
-            priorities = priorities.where(ProjectPriority.priority_code.in_(
-                select(Priority.code).where(Priority.pillar.in_(filters.pillar))))
-        conditions.append(priorities.exists())
+    conditions += [filters.project_clause(), filters.project_tag_clause()]
     total = session.exec(select(func.count()).select_from(Project).where(*conditions)).one()
     page = max(1, page)
     rows = list(session.exec(
