@@ -1,4 +1,5 @@
-"""Helpers of the HTML forms: errors beside their fields, ids from paths, notices after a redirect.
+"""Helpers of the HTML forms: errors beside their fields, ids, page numbers and versions from
+requests, a safe page to return to, notices after a redirect.
 
 A form page validates through the same service (and pydantic schema) as the API, then turns
 the error details into `{field: sentence}` to show beside each field.
@@ -7,6 +8,7 @@ the error details into `{field: sentence}` to show beside each field.
 from __future__ import annotations
 
 from typing import Annotated
+from urllib.parse import urlsplit
 
 from fastapi import Depends, Request
 from pydantic import BaseModel, ValidationError
@@ -68,11 +70,49 @@ def field_errors(exc: DomainError | ValidationError, model: type[BaseModel] | No
     return errors
 
 
+def place_errors(errors: dict[str, str], known) -> dict[str, str]:
+    """Keep errors the form shows beside a field; file any other under `""` (top of the form)."""
+    placed: dict[str, str] = {}
+    loose: list[str] = []
+    for field, message in errors.items():
+        if field and known(field):
+            placed[field] = message
+        elif field:
+            loose.append(f"{field.replace('_', ' ')}: {message}")
+        else:
+            loose.insert(0, message)
+    if loose:
+        placed[""] = " ".join(loose)
+    return placed
+
+
+def safe_next(target: str | None) -> str:
+    """Only a local path: never an open redirect to another site."""
+    if not target:
+        return "/"
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return "/"
+    return target
+
+
 def parse_id(value: str, what: str) -> int:
     """A numeric id from a path; anything else is a page that does not exist (404)."""
     if not value.isascii() or not value.isdigit() or len(value) > 18:
         raise NotFound(f"no {what} with id {value!r}")
     return int(value)
+
+
+def parse_page(value: str) -> int:
+    """A page number from a query; anything else is the first page."""
+    return max(1, int(value)) if value.isascii() and value.isdigit() and len(value) < 7 else 1
+
+
+def parse_version(form: FormData) -> int | None:
+    """The version of a result a form was filled in against (its hidden field); None when absent
+    or unreadable, and the service then acts on the version it holds."""
+    text = str(form.get("version", "")).strip()
+    return int(text) if text.isascii() and text.isdigit() and len(text) < 10 else None
 
 
 async def _form_data(request: Request) -> FormData:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import secrets
 from typing import Annotated
-from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse
@@ -14,6 +13,7 @@ from mne.auth import sessions
 from mne.base import utcnow
 from mne.deps import CurrentUser, Public, SessionDep
 from mne.errors import Forbidden, Invalid, TooManyRequests
+from mne.forms import field_errors, safe_next
 from mne.users import security
 from mne.users import service as users
 from mne.users.models import User
@@ -23,16 +23,6 @@ router = APIRouter(include_in_schema=False)
 
 LOGIN_CSRF_COOKIE = "mne_login_csrf"
 WRONG_CREDENTIALS = "Wrong email or password."
-
-
-def safe_next(target: str | None) -> str:
-    """Only a local path: never an open redirect to another site."""
-    if not target:
-        return "/"
-    parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//") or "\\" in target:
-        return "/"
-    return target
 
 
 def _client_ip(request: Request) -> str:
@@ -141,7 +131,7 @@ def change_password(
         try:
             users.set_password(session, user, new_password, actor_id=principal.id)
         except Invalid as exc:
-            errors["new_password"] = exc.details[0]["message"].capitalize() + "."
+            errors["new_password"] = field_errors(exc)["password"]  # the service names it "password"
     if errors:
         return render(request, "auth/password.html", {"errors": errors, "done": False}, status_code=422)
     # Other browsers signed in with the old password are signed out.

@@ -20,13 +20,13 @@ from mne.auth.principal import Principal
 from mne.base import Aggregation, Direction, Disaggregation, Level, Measure
 from mne.deps import EditorUser, SessionDep
 from mne.errors import Forbidden, Invalid
-from mne.forms import FormDataDep, field_errors, parse_id, refuse_nul
+from mne.forms import FormDataDep, field_errors, parse_id, place_errors, refuse_nul
 from mne.indicators import service
 from mne.indicators.models import Indicator
 from mne.indicators.schemas import IndicatorCreate, IndicatorRead, IndicatorUpdate
 from mne.projects import service as projects
 from mne.projects.models import Project
-from mne.projects.pages import editable_project, place_errors
+from mne.projects.pages import editable_project
 from mne.reference import service as reference
 from mne.reference.schemas import KOSOVO
 from mne.web import render

@@ -21,7 +21,7 @@ from mne.base import ProjectStatus, Role
 from mne.deps import CurrentUser, EditorUser, SessionDep
 from mne.errors import Forbidden, Invalid
 from mne.filters import Filters
-from mne.forms import FormDataDep, field_errors, refuse_nul, sentence
+from mne.forms import FormDataDep, field_errors, parse_page, place_errors, refuse_nul, sentence
 from mne.htmx import htmx
 from mne.indicators import service as indicators
 from mne.projects import service
@@ -47,22 +47,6 @@ PROJECT_FIELDS = {"code", "title", "summary", "start_date", "end_date", "status"
 DONOR_ROW_ERROR = re.compile(r"^donors\.\d+\.(code|amount_usd)$")
 
 
-def place_errors(errors: dict[str, str], known) -> dict[str, str]:
-    """Keep errors the form shows beside a field; file any other under `""` (top of the form)."""
-    placed: dict[str, str] = {}
-    loose: list[str] = []
-    for field, message in errors.items():
-        if field and known(field):
-            placed[field] = message
-        elif field:
-            loose.append(f"{field.replace('_', ' ')}: {message}")
-        else:
-            loose.insert(0, message)
-    if loose:
-        placed[""] = " ".join(loose)
-    return placed
-
-
 # --- the list -----------------------------------------------------------------------------
 
 def _one(value: str) -> tuple[str, ...]:
@@ -82,9 +66,8 @@ def projects_page(
               "priority": priority.strip()[:8], "donor": donor.strip()[:32], "status": status}
     filters = Filters(country=_one(params["country"]), subregion=_one(params["subregion"]),
                       priority=_one(params["priority"]), donor=_one(params["donor"]))
-    page_no = int(page) if page.isascii() and page.isdigit() and len(page) < 7 else 1
     found = service.search(session, principal, q=q, filters=filters, status=status or None,
-                           page=max(1, page_no), per_page=PER_PAGE)
+                           page=parse_page(page), per_page=PER_PAGE)
     kept = {k: v for k, v in params.items() if v}
     here = path_for(request, "projects_page")
     response = render(request, "projects/list.html", {

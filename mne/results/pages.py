@@ -16,14 +16,13 @@ from pydantic import ValidationError
 from sqlmodel import Session
 
 from mne.auth import scope
-from mne.auth.pages import safe_next
 from mne.auth.principal import Principal
 from mne.deps import CurrentUser, EditorUser, ReviewerUser, SessionDep
 from mne.errors import Conflict, Invalid
 from mne.filters import Filters
-from mne.forms import FormDataDep, field_errors, parse_id, refuse_nul, sentence
+from mne.forms import (FormDataDep, field_errors, parse_id, parse_page, parse_version, place_errors, refuse_nul,
+                       safe_next, sentence)
 from mne.htmx import htmx
-from mne.projects.pages import place_errors
 from mne.reference import service as reference
 from mne.results import presenters
 from mne.results import service as results
@@ -223,8 +222,7 @@ def result_page(request: Request, result_id: str, session: SessionDep, principal
 def _act(request: Request, session: Session, principal: Principal, result_id: str, form, action: str):
     rid = parse_id(result_id, "result")
     results.get_result(session, principal, rid)  # 404 / 403 before anything else
-    version_text = str(form.get("version", "")).strip()
-    version = int(version_text) if version_text.isdigit() and len(version_text) < 10 else None
+    version = parse_version(form)
     text = str(form.get("note" if action == "return" else "reason", ""))[:5000]
     try:
         if action == "submit":
@@ -288,7 +286,7 @@ def _queue_page(request: Request, session: Session, principal: Principal, params
     errors: dict[str, str] = {}
     try:
         items, total = presenters.review_queue(session, principal, filters=filters, period=params["period"] or None,
-                                          page=page)
+                                               page=page)
     except Invalid as exc:  # a period filter that names no period
         items, total, errors, status_code = [], 0, field_errors(exc), 422
     for item in items:
@@ -311,9 +309,8 @@ def _queue_page(request: Request, session: Session, principal: Principal, params
 @router.get("/review", name="review_queue")
 def review_queue(request: Request, session: SessionDep, principal: ReviewerUser, country: str = "",
                  subregion: str = "", period: str = "", project: str = "", page: str = "1", notice: str = ""):
-    page_no = int(page) if page.isascii() and page.isdigit() and len(page) < 7 else 1
     return _queue_page(request, session, principal, _queue_params(country, subregion, period, project),
-                       max(1, page_no), notice=notice)
+                       parse_page(page), notice=notice)
 
 
 def _queue_state(back: str) -> tuple[str, dict[str, str], int]:
@@ -321,7 +318,7 @@ def _queue_state(back: str) -> tuple[str, dict[str, str], int]:
     path, _, query = safe_next(back or "/review").partition("?")
     q = {k: v[0] for k, v in parse_qs(query).items() if k != "notice"}
     params = _queue_params(q.get("country", ""), q.get("subregion", ""), q.get("period", ""), q.get("project", ""))
-    page = int(q["page"]) if q.get("page", "").isdigit() and len(q["page"]) < 7 else 1
+    page = parse_page(q.get("page", ""))
     kept = {k: v for k, v in params.items() if v}
     query = urlencode({**kept, **({"page": page} if page > 1 else {})})
     url = "/review" + (f"?{query}" if query else "")
@@ -331,8 +328,7 @@ def _queue_state(back: str) -> tuple[str, dict[str, str], int]:
 def _review(request: Request, session: Session, principal: Principal, result_id: str, form, action: str):
     rid = parse_id(result_id, "result")
     presenters.queue_item(session, principal, rid)  # 404 / 403 first
-    version_text = str(form.get("version", "")).strip()
-    version = int(version_text) if version_text.isdigit() and len(version_text) < 10 else None
+    version = parse_version(form)
     note = str(form.get("note", ""))[:5000]
     back, params, page = _queue_state(str(form.get("next", "")))
     try:
