@@ -192,10 +192,10 @@ def save_result(request: Request, session: SessionDep, principal: EditorUser, fo
         return _edit_page(request, ctx, form=typed, errors=_result_errors(exc), status_code=422)
     except Conflict as exc:  # a stale version, a result submitted or approved meanwhile, a closed period
         session.rollback()
-        ctx = presenters.load_cell(session, principal, *params, for_edit=True)
+        ctx = presenters.load_cell(session, principal, *params, for_edit=True)  # it changed: show it as it is now
         return _edit_page(request, ctx, form=typed, conflict=_conflict_message(session, ctx, exc, typed["value"]),
                           status_code=409)
-    ctx = presenters.load_cell(session, principal, *params)
+    ctx = presenters.saved_cell(session, ctx, saved)
     if not htmx(request).wants_fragment:
         return RedirectResponse(f"/projects/{quote(ctx.project.code)}/results?notice=saved#{ctx.cell.id}",
                                 status_code=303)

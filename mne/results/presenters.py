@@ -9,7 +9,7 @@ never restated: why a result cannot change (`results.service.why_locked`), who m
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from urllib.parse import urlencode
 
@@ -187,6 +187,11 @@ def load_cell(session: Session, principal: Principal, indicator_id: int, country
     cell = Cell(read, names[country], period, result, scope.can_write_line(principal, country))
     return CellContext(project=project, indicator=read, cell=cell, row=row, baseline=target.baseline,
                        target=target.target)
+
+
+def saved_cell(session: Session, ctx: CellContext, saved: ResultRead) -> CellContext:
+    """The cell just saved, from the service's own read of it: no second load of the cell."""
+    return replace(ctx, cell=replace(ctx.cell, result=saved), row=session.get(Result, saved.id))
 
 
 @dataclass
