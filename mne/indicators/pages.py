@@ -58,7 +58,7 @@ def _context(session: Session, project: Project) -> dict:
                     if p.end_date >= project.start_date and p.start_date <= project.end_date],
         "priorities": [p for p in reference.priorities(session) if p.code in read.priorities],
         "standard_indicators": reference.standard_indicators(session),
-        "kosovo": KOSOVO in read.countries,
+        "kosovo_note": KOSOVO in read.countries,
     }
 
 

@@ -262,7 +262,7 @@ def project_page(request: Request, code: str, session: SessionDep, principal: Cu
         "indicators": indicators.list_for_project(session, principal, project),
         "can_edit": scope.can_edit_project(session, principal, project),
         "donor_total": sum(d.amount_usd or 0 for d in read.donors),
-        "kosovo": KOSOVO in read.countries,
+        "kosovo_note": KOSOVO in read.countries,
         "statuses": STATUS_LABELS,
         "notice": NOTICES.get(notice, ""),
     })
