@@ -75,7 +75,7 @@ def line_countries(principal: Principal, *, write: bool = False) -> frozenset[st
     """The countries whose lines the caller may read (with `write`: log results for) in a project
     it may read: an officer, its own; anyone else reads every line (None: no limit) and logs none.
 
-    The one statement of this rule: the checks, SQL clauses and pages below all derive from it.
+    The one statement of this rule: the checks and SQL clauses below, and the pages, derive from it.
     """
     if principal.role == Role.country_officer:
         return principal.countries
