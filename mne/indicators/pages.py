@@ -20,6 +20,7 @@ from mne.auth.principal import Principal
 from mne.base import Aggregation, Direction, Disaggregation, Level, Measure
 from mne.deps import EditorUser, SessionDep
 from mne.errors import Forbidden, Invalid
+from mne.formatting import input_number
 from mne.forms import FormDataDep, field_errors, parse_id, place_errors, refuse_nul
 from mne.indicators import service
 from mne.indicators.models import Indicator
@@ -62,10 +63,6 @@ def _context(session: Session, project: Project) -> dict:
     }
 
 
-def _number(value: float) -> str:
-    return f"{value:.0f}" if float(value).is_integer() else f"{value:g}"
-
-
 def _blank(ctx: dict) -> dict:
     return {"code": "", "statement": "", "level": "outcome", "priority": ctx["project"].priorities[0],
             "measure": "number", "aggregation": "", "direction": "increase", "disaggregation": "none",
@@ -76,8 +73,8 @@ def _from_indicator(read: IndicatorRead) -> dict:
     return {"code": read.code, "statement": read.statement, "level": str(read.level), "priority": read.priority,
             "measure": str(read.measure), "aggregation": str(read.aggregation), "direction": str(read.direction),
             "disaggregation": str(read.disaggregation), "standard_indicator": read.standard_indicator or "",
-            "targets": {t.country: {"baseline": _number(t.baseline), "target": _number(t.target)} for t in read.targets},
-            "period_targets": {f"{t.country}.{t.period}": _number(t.target) for t in read.period_targets}}
+            "targets": {t.country: {"baseline": input_number(t.baseline), "target": input_number(t.target)} for t in read.targets},
+            "period_targets": {f"{t.country}.{t.period}": input_number(t.target) for t in read.period_targets}}
 
 
 def _from_post(form, ctx: dict) -> dict:

@@ -21,6 +21,7 @@ from mne.base import ProjectStatus, Role
 from mne.deps import CurrentUser, EditorUser, SessionDep
 from mne.errors import Forbidden, Invalid
 from mne.filters import Filters
+from mne.formatting import input_number
 from mne.forms import FormDataDep, field_errors, parse_page, place_errors, refuse_nul, sentence
 from mne.htmx import htmx
 from mne.indicators import service as indicators
@@ -111,18 +112,12 @@ def _blank() -> dict:
             "sdg_targets": [], "gcm_objectives": [], "markers": []}
 
 
-def _number(value: float | None) -> str:
-    if value is None:
-        return ""
-    return f"{value:.0f}" if float(value).is_integer() else f"{value:g}"
-
-
 def _from_project(read: ProjectRead) -> dict:
-    donors = [{"code": d.code, "amount": _number(d.amount_usd)} for d in read.donors]
+    donors = [{"code": d.code, "amount": input_number(d.amount_usd)} for d in read.donors]
     donors += [{"code": "", "amount": ""} for _ in range(max(1, BLANK_DONOR_ROWS - len(donors)))]
     return {"code": read.code, "title": read.title, "summary": read.summary,
             "start_date": read.start_date.isoformat(), "end_date": read.end_date.isoformat(),
-            "status": str(read.status), "office": read.office or "", "budget_usd": _number(read.budget_usd),
+            "status": str(read.status), "office": read.office or "", "budget_usd": input_number(read.budget_usd),
             "countries": list(read.countries), "primary_priority": read.priorities[0],
             "priorities": list(read.priorities[1:]), "donors": donors, "sdg_targets": list(read.sdg_targets),
             "gcm_objectives": [str(g) for g in read.gcm_objectives], "markers": list(read.markers)}

@@ -22,6 +22,7 @@ from mne.errors import Conflict, Invalid
 from mne.filters import Filters
 from mne.forms import (FormDataDep, field_errors, parse_id, parse_page, parse_version, place_errors, refuse_nul,
                        safe_next, sentence)
+from mne.formatting import num
 from mne.htmx import htmx
 from mne.reference import service as reference
 from mne.results import presenters
@@ -40,10 +41,6 @@ RESULT_NOTICES = {
     "returned": "The result has been returned to the officer with your note.",
     "reopened": "The result has been reopened: it is back with the officer, with your reason as its note.",
 }
-
-
-def _fmt(value: float) -> str:
-    return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.2f}"
 
 
 def _when(moment) -> str:
@@ -167,7 +164,7 @@ def _conflict_message(session: Session, ctx: presenters.CellContext, exc: Confli
     if current is None or row is None:
         return f"Not saved: {sentence(exc.message)}"
     who = presenters.people(session, [row.updated_by_id]).get(row.updated_by_id) or "someone"
-    now = f"{_fmt(current.value)} ({presenters.STATUS_LABELS[current.status].lower()})"
+    now = f"{num(current.value, 2)} ({presenters.STATUS_LABELS[current.status].lower()})"
     if ctx.cell.locked_reason:
         return (f"Not saved: {sentence(exc.message)} It now holds {now}, last changed by {who} "
                 f"on {_when(row.updated_at)}.")
@@ -199,7 +196,7 @@ def save_result(request: Request, session: SessionDep, principal: EditorUser, fo
     if not htmx(request).wants_fragment:
         return RedirectResponse(f"/projects/{quote(ctx.project.code)}/results?notice=saved#{ctx.cell.id}",
                                 status_code=303)
-    announce = f"Saved {ctx.cell.label}: {_fmt(saved.value)}, draft."
+    announce = f"Saved {ctx.cell.label}: {num(saved.value, 2)}, draft."
     return render(request, "results/grid.html", {"cell": ctx.cell, "announce": announce}, block="cell")
 
 

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from statistics import median
 
+from mne.formatting import num
+
 JUMP_FACTOR = 3.0          # a value more than 3x the previous one, or the earlier median
 PERCENT_SWING = 50.0       # a percentage moving more than 50 points in one period
 OVER_TARGET = 1.5          # a cumulative total over 150 % of target
@@ -15,10 +17,6 @@ OVER_TARGET = 1.5          # a cumulative total over 150 % of target
 class FlagInfo:
     code: str
     message: str
-
-
-def _fmt(x: float) -> str:
-    return f"{x:,.0f}" if float(x).is_integer() else f"{x:,.2f}"
 
 
 def flags_for(
@@ -36,17 +34,17 @@ def flags_for(
     if earlier:
         previous = earlier[-1]
         if previous > 0 and value > JUMP_FACTOR * previous:
-            flags.append(FlagInfo("jump", f"{_fmt(value)} is more than 3× the previous value ({_fmt(previous)})"))
+            flags.append(FlagInfo("jump", f"{num(value, 2)} is more than 3× the previous value ({num(previous, 2)})"))
         else:
             mid = median(earlier)
             if mid > 0 and value > JUMP_FACTOR * mid:
-                flags.append(FlagInfo("jump", f"{_fmt(value)} is more than 3× the median of earlier values ({_fmt(mid)})"))
+                flags.append(FlagInfo("jump", f"{num(value, 2)} is more than 3× the median of earlier values ({num(mid, 2)})"))
         if measure == "percentage" and abs(value - previous) > PERCENT_SWING:
-            flags.append(FlagInfo("swing", f"moved {_fmt(abs(value - previous))} points since the previous period"))
+            flags.append(FlagInfo("swing", f"moved {num(abs(value - previous), 2)} points since the previous period"))
     if aggregation == "sum" and target and target > 0:
         total = sum(earlier) + value
         if total > OVER_TARGET * target:
-            flags.append(FlagInfo("over_target", f"cumulative {_fmt(total)} is {total / target:.0%} of the target {_fmt(target)}"))
+            flags.append(FlagInfo("over_target", f"cumulative {num(total, 2)} is {total / target:.0%} of the target {num(target, 2)}"))
     if submitted_at is not None and due_date is not None and submitted_at.date() > due_date:
         flags.append(FlagInfo("late", f"submitted {submitted_at.date().isoformat()}, after the due date {due_date.isoformat()}"))
     return flags
