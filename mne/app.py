@@ -35,7 +35,7 @@ from mne.reference import routes as reference_routes
 from mne.results import pages as result_pages
 from mne.results import routes as result_routes
 from mne.users import pages as user_pages
-from mne.web import render, templates
+from mne.web import path_for, render, templates
 
 log = logging.getLogger("mne")
 
@@ -85,7 +85,7 @@ def _error_response(request: Request, status: int, code: str, message: str, deta
         return JSONResponse(envelope(code, message, details), status_code=status, headers=headers)
     if status == 401:
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-        return RedirectResponse(f"/login?next={target}", status_code=303)
+        return RedirectResponse(f"{path_for(request, 'login')}?next={target}", status_code=303)
     response = render(request, "error.html", {"status": status, "code": code, "message": message,
                                               "details": details or []}, status_code=status)
     for key, value in (headers or {}).items():

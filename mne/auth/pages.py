@@ -17,7 +17,7 @@ from mne.forms import field_errors, safe_next
 from mne.users import security
 from mne.users import service as users
 from mne.users.models import User
-from mne.web import render
+from mne.web import path_for, render
 
 router = APIRouter(include_in_schema=False)
 
@@ -35,7 +35,7 @@ def _login_form(request: Request, *, next_url: str, email: str = "", error: str 
                       {"next": next_url, "email": email, "error": error, "login_csrf": token},
                       status_code=status_code)
     response.set_cookie(LOGIN_CSRF_COOKIE, token, httponly=True, samesite="strict",
-                        secure=request.app.state.settings.secure_cookies, path="/login")
+                        secure=request.app.state.settings.secure_cookies, path=path_for(request, "login"))
     return response
 
 
@@ -86,7 +86,7 @@ def login(
     sessions.purge_expired(session)
     response = RedirectResponse(next_url, status_code=303)
     _set_session_cookie(request, response, cookie)
-    response.delete_cookie(LOGIN_CSRF_COOKIE, path="/login")
+    response.delete_cookie(LOGIN_CSRF_COOKIE, path=path_for(request, "login"))
     return response
 
 
@@ -101,7 +101,7 @@ def logout(request: Request, session: SessionDep, _: CurrentUser):
     cookie = request.cookies.get(sessions.COOKIE_NAME)
     if cookie:
         sessions.end(session, cookie)
-    response = RedirectResponse("/login", status_code=303)
+    response = RedirectResponse(path_for(request, "login"), status_code=303)
     response.delete_cookie(sessions.COOKIE_NAME, path="/")
     return response
 
@@ -137,6 +137,6 @@ def change_password(
     # Other browsers signed in with the old password are signed out.
     sessions.end_all_for(session, user.id)
     new_cookie, _row = sessions.start(session, user, request.app.state.settings.session_hours)
-    response = RedirectResponse("/account/password?done=1", status_code=303)
+    response = RedirectResponse(f"{path_for(request, 'password_page')}?done=1", status_code=303)
     _set_session_cookie(request, response, new_cookie)
     return response

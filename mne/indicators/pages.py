@@ -8,7 +8,6 @@ Validated by the API's schemas (`IndicatorCreate`, `IndicatorUpdate`) and writte
 from __future__ import annotations
 
 import re
-from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse
@@ -30,7 +29,7 @@ from mne.projects.models import Project
 from mne.projects.pages import editable_project
 from mne.reference import service as reference
 from mne.reference.schemas import KOSOVO
-from mne.web import render
+from mne.web import path_for, render
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(refuse_nul)])
 
@@ -135,8 +134,9 @@ def _errors(exc, model, target_rows: list[str], period_rows: list[str]) -> dict[
 
 def _form_page(request: Request, ctx: dict, *, form: dict, errors: dict, indicator: Indicator | None = None,
                status_code: int = 200):
-    action = (f"/indicators/{indicator.id}/edit" if indicator
-              else f"/projects/{quote(ctx['project'].code)}/indicators/new")
+    # The form posts back to its page's address (the POST routes share their names with the API's).
+    action = (path_for(request, "indicator_edit", indicator_id=indicator.id) if indicator
+              else path_for(request, "indicator_new", code=ctx["project"].code))
     return render(request, "projects/indicator_form.html", {
         **ctx, "form": form, "errors": errors, "indicator": indicator, "action": action,
         "show_period_targets": bool(form["period_targets"]) or any(k.startswith("pt.") for k in errors),
@@ -162,7 +162,8 @@ def _save(request: Request, session: Session, principal: Principal, form, projec
         errors = _errors(exc, None, target_rows, period_rows)
     else:
         notice = "indicator-saved" if indicator else "indicator-added"
-        return RedirectResponse(f"/projects/{quote(project.code)}?notice={notice}#ind-{saved.id}", status_code=303)
+        page = path_for(request, "project_page", code=project.code)
+        return RedirectResponse(f"{page}?notice={notice}#ind-{saved.id}", status_code=303)
     return _form_page(request, ctx, form=raw, errors=errors, indicator=indicator, status_code=422)
 
 

@@ -8,7 +8,7 @@ schema's shape and the errors back into messages beside the fields.
 from __future__ import annotations
 
 import re
-from urllib.parse import quote, urlencode
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse
@@ -176,7 +176,8 @@ def _form_page(request: Request, session: Session, principal: Principal, *, form
     return render(request, "projects/form.html", {
         **_choices(session, principal, form.get("office") or None),
         "form": form, "errors": errors, "project": project,
-        "action": f"/projects/{quote(project.code)}/edit" if project else "/projects/new",
+        # The form posts back to its page's address (the POST routes share their names with the API's).
+        "action": path_for(request, "project_edit", code=project.code) if project else path_for(request, "project_new"),
     }, status_code=status_code)
 
 
@@ -207,7 +208,8 @@ def _save(request: Request, session: Session, principal: Principal, form, projec
         errors, status_code = {"": sentence(exc.message)}, 403
     else:
         notice = "saved" if project else "created"
-        return RedirectResponse(f"/projects/{quote(saved.code)}?notice={notice}", status_code=303)
+        page = path_for(request, "project_page", code=saved.code)
+        return RedirectResponse(f"{page}?notice={notice}", status_code=303)
     return _form_page(request, session, principal, form=raw, errors=errors, project=project,
                       status_code=status_code)
 

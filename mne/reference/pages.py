@@ -17,7 +17,7 @@ from mne.errors import Conflict, Invalid
 from mne.forms import field_errors
 from mne.reference import service
 from mne.reference.schemas import DonorCreate, PeriodCreate, StandardIndicatorCreate, StandardIndicatorUpdate
-from mne.web import render
+from mne.web import path_for, render
 
 router = APIRouter(include_in_schema=False)
 
@@ -41,8 +41,10 @@ CHOICES = {
 }
 
 
-def _redirect(url: str) -> RedirectResponse:
-    return RedirectResponse(url, status_code=303)
+def _redirect(request: Request, page: str, notice: str, anchor: str = "") -> RedirectResponse:
+    """Back to an admin page (by route name) with its notice, at `anchor`."""
+    return RedirectResponse(f"{path_for(request, page)}?notice={notice}" + (f"#{anchor}" if anchor else ""),
+                            status_code=303)
 
 
 # --- reference data -----------------------------------------------------------------------
@@ -81,7 +83,7 @@ def add_donor(request: Request, session: SessionDep, principal: AdminUser, code:
         return _reference_error(request, session, "donor_new", exc, values, DonorCreate)
     except (Invalid, Conflict) as exc:
         return _reference_error(request, session, "donor_new", exc, values)
-    return _redirect("/admin/reference?notice=donor-added#donors")
+    return _redirect(request, "admin_reference", "donor-added", "donors")
 
 
 @router.post("/admin/reference/donors/{code}")
@@ -91,7 +93,7 @@ def rename_donor(request: Request, session: SessionDep, principal: AdminUser, co
         service.rename_donor(session, code, name, actor_id=principal.id)
     except Invalid as exc:
         return _reference_error(request, session, f"donor:{code}", exc, {"name": name})
-    return _redirect("/admin/reference?notice=donor-renamed#donors")
+    return _redirect(request, "admin_reference", "donor-renamed", "donors")
 
 
 @router.post("/admin/reference/countries/{iso3}")
@@ -102,7 +104,7 @@ def set_country_subregion(request: Request, session: SessionDep, principal: Admi
         service.set_country_subregion(session, iso3, subregion_code, actor_id=principal.id)
     except Invalid as exc:
         return _reference_error(request, session, f"country:{iso3}", exc, {"subregion_code": subregion_code})
-    return _redirect("/admin/reference?notice=country-saved#countries")
+    return _redirect(request, "admin_reference", "country-saved", "countries")
 
 
 @router.post("/admin/reference/standard-indicators")
@@ -127,7 +129,7 @@ def add_standard_indicator(
         return _reference_error(request, session, "indicator_new", exc, values, StandardIndicatorCreate)
     except (Invalid, Conflict) as exc:
         return _reference_error(request, session, "indicator_new", exc, values)
-    return _redirect("/admin/reference?notice=indicator-added#standard-indicators")
+    return _redirect(request, "admin_reference", "indicator-added", "standard-indicators")
 
 
 def _indicator_page(request: Request, session: Session, code: str, *, values: dict | None = None,
@@ -166,7 +168,7 @@ def update_standard_indicator(
         session.rollback()
         errors = field_errors(exc, StandardIndicatorUpdate if isinstance(exc, ValidationError) else None)
         return _indicator_page(request, session, code, values=values, errors=errors, status_code=422)
-    return _redirect("/admin/reference?notice=indicator-saved#standard-indicators")
+    return _redirect(request, "admin_reference", "indicator-saved", "standard-indicators")
 
 
 # --- reporting periods --------------------------------------------------------------------
@@ -206,19 +208,20 @@ def add_period(
         session.rollback()
         errors = field_errors(exc, PeriodCreate if isinstance(exc, ValidationError) else None)
         return _periods_page(request, session, values=values, errors=errors, status_code=422)
-    return _redirect("/admin/periods?notice=period-added")
+    return _redirect(request, "admin_periods", "period-added")
 
 
-def _set_status(session: Session, principal: Principal, code: str, status: PeriodStatus, reason: str):
+def _set_status(request: Request, session: Session, principal: Principal, code: str, status: PeriodStatus,
+                reason: str):
     service.set_period_status(session, code, status.value, actor_id=principal.id, reason=reason.strip()[:500])
-    return _redirect(f"/admin/periods?notice=period-{'opened' if status == PeriodStatus.open else 'closed'}")
+    return _redirect(request, "admin_periods", f"period-{'opened' if status == PeriodStatus.open else 'closed'}")
 
 
 @router.post("/admin/periods/{code}/close")
-def close_period(session: SessionDep, principal: AdminUser, code: str, reason: FormStr = ""):
-    return _set_status(session, principal, code, PeriodStatus.closed, reason)
+def close_period(request: Request, session: SessionDep, principal: AdminUser, code: str, reason: FormStr = ""):
+    return _set_status(request, session, principal, code, PeriodStatus.closed, reason)
 
 
 @router.post("/admin/periods/{code}/open")
-def open_period(session: SessionDep, principal: AdminUser, code: str, reason: FormStr = ""):
-    return _set_status(session, principal, code, PeriodStatus.open, reason)
+def open_period(request: Request, session: SessionDep, principal: AdminUser, code: str, reason: FormStr = ""):
+    return _set_status(request, session, principal, code, PeriodStatus.open, reason)

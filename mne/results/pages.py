@@ -8,7 +8,7 @@ htmx asks for it, so each view also works as a plain page without JavaScript.
 
 from __future__ import annotations
 
-from urllib.parse import parse_qs, quote, urlencode
+from urllib.parse import parse_qs, urlencode
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse
@@ -29,7 +29,7 @@ from mne.results import presenters
 from mne.results import service as results
 from mne.results.models import AGE_FIELDS, AGE_LABELS, SEX_FIELDS
 from mne.results.schemas import ResultWrite
-from mne.web import render
+from mne.web import path_for, render
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(refuse_nul)])
 
@@ -84,7 +84,7 @@ def submit_period(request: Request, code: str, session: SessionDep, principal: E
                           status_code=exc.status_code)
     query = urlencode({k: v for k, v in {"year": year, "submitted": period, "count": len(summary.submitted)}.items()
                        if v != ""})
-    return RedirectResponse(f"/projects/{quote(project.code)}/results?{query}", status_code=303)
+    return RedirectResponse(f"{path_for(request, 'results_grid', code=project.code)}?{query}", status_code=303)
 
 
 # --- one cell: its form, saving it, and its display -----------------------------------------
@@ -129,7 +129,8 @@ def result_cell(request: Request, session: SessionDep, principal: CurrentUser, i
     ctx = presenters.load_cell(session, principal, *_cell_params(
         {"indicator_id": indicator_id, "country": country, "period": period}))
     if not htmx(request).wants_fragment:
-        return RedirectResponse(f"/projects/{quote(ctx.project.code)}/results#{ctx.cell.id}", status_code=303)
+        grid = path_for(request, "results_grid", code=ctx.project.code)
+        return RedirectResponse(f"{grid}#{ctx.cell.id}", status_code=303)
     return render(request, "results/grid.html", {"cell": ctx.cell}, block="cell")
 
 
@@ -194,8 +195,8 @@ def save_result(request: Request, session: SessionDep, principal: EditorUser, fo
                           status_code=409)
     ctx = presenters.saved_cell(session, ctx, saved)
     if not htmx(request).wants_fragment:
-        return RedirectResponse(f"/projects/{quote(ctx.project.code)}/results?notice=saved#{ctx.cell.id}",
-                                status_code=303)
+        grid = path_for(request, "results_grid", code=ctx.project.code)
+        return RedirectResponse(f"{grid}?notice=saved#{ctx.cell.id}", status_code=303)
     announce = f"Saved {ctx.cell.label}: {num(saved.value, 2)}, draft."
     return render(request, "results/grid.html", {"cell": ctx.cell, "announce": announce}, block="cell")
 
@@ -239,27 +240,27 @@ def _act(request: Request, session: Session, principal: Principal, result_id: st
         return _result_page(request, session, principal, rid, error=f"Nothing changed: {sentence(exc.message)}",
                             values={action: text}, status_code=409)
     notice = {"submit": "submitted", "approve": "approved", "return": "returned", "reopen": "reopened"}[action]
-    return RedirectResponse(f"/results/{rid}?notice={notice}", status_code=303)
+    return RedirectResponse(f"{path_for(request, 'result_page', result_id=rid)}?notice={notice}", status_code=303)
 
 
-@router.post("/results/{result_id}/submit")
+@router.post("/results/{result_id}/submit", name="result_submit")
 def submit_result(request: Request, result_id: str, session: SessionDep, principal: EditorUser, form: FormDataDep):
     return _act(request, session, principal, result_id, form, "submit")
 
 
-@router.post("/results/{result_id}/approve")
+@router.post("/results/{result_id}/approve", name="result_approve")
 def approve_result(request: Request, result_id: str, session: SessionDep, principal: ReviewerUser,
                    form: FormDataDep):
     return _act(request, session, principal, result_id, form, "approve")
 
 
-@router.post("/results/{result_id}/return")
+@router.post("/results/{result_id}/return", name="result_return")
 def return_result(request: Request, result_id: str, session: SessionDep, principal: ReviewerUser,
                   form: FormDataDep):
     return _act(request, session, principal, result_id, form, "return")
 
 
-@router.post("/results/{result_id}/reopen")
+@router.post("/results/{result_id}/reopen", name="result_reopen")
 def reopen_result(request: Request, result_id: str, session: SessionDep, principal: ReviewerUser,
                   form: FormDataDep):
     return _act(request, session, principal, result_id, form, "reopen")
@@ -291,12 +292,13 @@ def _queue_page(request: Request, session: Session, principal: Principal, params
             item.errors, item.note = item_errors[item.result.id]
     kept = {k: v for k, v in params.items() if v}
     query = urlencode({**kept, **({"page": page} if page > 1 else {})})
-    here = "/review" + (f"?{query}" if query else "")
+    queue = path_for(request, "review_queue")
+    here = queue + (f"?{query}" if query else "")
     countries = {c.iso3: c for c in reference.countries(session)}
     response = render(request, "results/review.html", {
         "items": items, "total": total, "page": page, "pages": max(1, -(-total // presenters.QUEUE_PAGE)),
         "params": params, "filtered": bool(kept), "errors": errors, "here": here,
-        "page_url": lambda n: "/review?" + urlencode({**kept, "page": n}),
+        "page_url": lambda n: queue + "?" + urlencode({**kept, "page": n}),
         "countries": countries, "subregions": reference.subregions(session),
         "periods": list(reversed(reference.periods(session))), "notice": QUEUE_NOTICES.get(notice, ""),
     }, status_code=status_code, block="queue")
@@ -310,15 +312,16 @@ def review_queue(request: Request, session: SessionDep, principal: ReviewerUser,
                        parse_page(page), notice=notice)
 
 
-def _queue_state(back: str) -> tuple[str, dict[str, str], int]:
+def _queue_state(request: Request, back: str) -> tuple[str, dict[str, str], int]:
     """The queue page a row form came from: its URL (without a notice), filters and page."""
-    path, _, query = safe_next(back or "/review").partition("?")
+    queue = path_for(request, "review_queue")
+    path, _, query = safe_next(back or queue).partition("?")
     q = {k: v[0] for k, v in parse_qs(query).items() if k != "notice"}
     params = _queue_params(q.get("country", ""), q.get("subregion", ""), q.get("period", ""), q.get("project", ""))
     page = parse_page(q.get("page", ""))
     kept = {k: v for k, v in params.items() if v}
     query = urlencode({**kept, **({"page": page} if page > 1 else {})})
-    url = "/review" + (f"?{query}" if query else "")
+    url = queue + (f"?{query}" if query else "")
     return url, params, page
 
 
@@ -327,7 +330,7 @@ def _review(request: Request, session: Session, principal: Principal, result_id:
     presenters.queue_item(session, principal, rid)  # 404 / 403 first
     version = parse_version(form)
     note = str(form.get("note", ""))[:5000]
-    back, params, page = _queue_state(str(form.get("next", "")))
+    back, params, page = _queue_state(request, str(form.get("next", "")))
     try:
         if action == "approve":
             results.approve(session, principal, rid, version=version)

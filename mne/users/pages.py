@@ -17,7 +17,7 @@ from mne.forms import field_errors, parse_id
 from mne.reference import service as reference
 from mne.users import service as users
 from mne.users.models import User
-from mne.web import render
+from mne.web import path_for, render
 
 router = APIRouter(include_in_schema=False)
 
@@ -95,7 +95,7 @@ def create_user(
     except (Invalid, Conflict) as exc:
         session.rollback()
         return _new_user_form(request, session, form, field_errors(exc), status_code=422)
-    return RedirectResponse(f"/admin/users/{user.id}?notice=created", status_code=303)
+    return _back_to_user(request, user, "created")
 
 
 # --- edit, deactivate, tokens ---------------------------------------------------------------
@@ -116,6 +116,10 @@ def _user_page(request: Request, session: Session, user: User, *, form: dict | N
 
 def _get_user(session: Session, user_id: str) -> User:
     return users.get_user(session, parse_id(user_id, "user"))
+
+
+def _back_to_user(request: Request, user: User, notice: str) -> RedirectResponse:
+    return RedirectResponse(f"{path_for(request, 'admin_user', user_id=user.id)}?notice={notice}", status_code=303)
 
 
 @router.get("/admin/users/{user_id}", name="admin_user")
@@ -142,7 +146,7 @@ def update_user(
     except (Invalid, Conflict) as exc:
         session.rollback()
         return _user_page(request, session, user, form=form, errors=field_errors(exc), status_code=422)
-    return RedirectResponse(f"/admin/users/{user.id}?notice=saved", status_code=303)
+    return _back_to_user(request, user, "saved")
 
 
 def _set_active(request: Request, session: Session, principal: Principal, user_id: str, active: bool, reason: str):
@@ -153,7 +157,7 @@ def _set_active(request: Request, session: Session, principal: Principal, user_i
         session.rollback()
         return _user_page(request, session, user, errors=field_errors(exc), status_code=422)
     notice = "reactivated" if active else "deactivated"
-    return RedirectResponse(f"/admin/users/{user.id}?notice={notice}", status_code=303)
+    return _back_to_user(request, user, notice)
 
 
 @router.post("/admin/users/{user_id}/deactivate")
@@ -167,11 +171,11 @@ def reactivate_user(request: Request, session: SessionDep, principal: AdminUser,
 
 
 @router.post("/admin/users/{user_id}/tokens/{token_id}/revoke")
-def revoke_user_token(session: SessionDep, principal: AdminUser, user_id: str, token_id: str):
+def revoke_user_token(request: Request, session: SessionDep, principal: AdminUser, user_id: str, token_id: str):
     user = _get_user(session, user_id)
     token = users.get_token(session, user.id, parse_id(token_id, "API token"))
     users.revoke_tokens(session, user, token.id, actor_id=principal.id)
-    return RedirectResponse(f"/admin/users/{user.id}?notice=token-revoked", status_code=303)
+    return _back_to_user(request, user, "token-revoked")
 
 
 # --- the caller's own API tokens --------------------------------------------------------------
@@ -212,8 +216,8 @@ def create_token(request: Request, session: SessionDep, principal: CurrentUser, 
 
 
 @router.post("/account/tokens/{token_id}/revoke")
-def revoke_token(session: SessionDep, principal: CurrentUser, token_id: str):
+def revoke_token(request: Request, session: SessionDep, principal: CurrentUser, token_id: str):
     user = users.get_user(session, principal.id)
     token = users.get_token(session, user.id, parse_id(token_id, "API token"))
     users.revoke_tokens(session, user, token.id, actor_id=principal.id)
-    return RedirectResponse("/account/tokens?notice=revoked", status_code=303)
+    return RedirectResponse(f"{path_for(request, 'tokens_page')}?notice=revoked", status_code=303)
