@@ -20,25 +20,9 @@ from sqlalchemy.orm import Session
 from mne.auth.principal import Principal
 from mne.base import Role
 from mne.errors import Invalid
-from mne.projects.models import (
-    Project,
-    ProjectCountry,
-    ProjectDonor,
-    ProjectGcm,
-    ProjectMarker,
-    ProjectPriority,
-    ProjectSdg,
-)
-from mne.reference.models import (
-    Country,
-    Donor,
-    GcmObjective,
-    Marker,
-    Office,
-    Priority,
-    SdgTarget,
-    Subregion,
-)
+from mne.projects.models import Project, ProjectCountry, ProjectDonor, ProjectGcm, ProjectMarker
+from mne.projects.models import ProjectPriority, ProjectSdg
+from mne.reference.models import Country, Donor, GcmObjective, Marker, Office, Priority, SdgTarget, Subregion
 
 LINE = "line"
 PROJECT = "project"
