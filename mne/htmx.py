@@ -17,9 +17,6 @@ class Htmx:
     is_htmx: bool  # HX-Request: true — htmx sent it
     boosted: bool  # HX-Boosted — a boosted link or form, which wants the whole page
 
-    def __bool__(self) -> bool:
-        return self.is_htmx
-
     @property
     def wants_fragment(self) -> bool:
         """htmx swaps part of the page: answer with the fragment, not the whole page."""

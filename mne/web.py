@@ -1,4 +1,5 @@
-"""HTML rendering shared by every page: templates, navigation, and fragment rendering."""
+"""HTML rendering shared by every page: the templates with all their globals and filters, links to
+named routes, navigation, and fragment rendering."""
 
 from __future__ import annotations
 
