@@ -30,7 +30,9 @@ def input_number(value: float | None) -> str:
     """A number as a form field shows it for editing: no separators, so it reads back as typed."""
     if value is None:
         return ""
-    return f"{value:.0f}" if float(value).is_integer() else f"{value:g}"
+    # 15 significant digits: every value a float holds as typed (`:g` keeps 6: 1,234,567 would
+    # come back from an unchanged form as 1,234,570).
+    return f"{value:.0f}" if float(value).is_integer() else f"{value:.15g}"
 
 
 def shorten_text(text: str, length: int = 90) -> str:

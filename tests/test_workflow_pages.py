@@ -294,6 +294,17 @@ def test_grid_shows_the_officers_lines_and_a_cell_form(client, session, kgz, gri
     assert client.get(f"/results/cell?indicator_id={sum_ind.id}&country=KGZ&period=2024Q2", headers=HX).text.count("Not reported") == 1
 
 
+def test_the_cell_form_shows_a_saved_value_as_typed(client, session, kgz, grid_project):
+    """Reopening the form of a large or precise value and saving it unchanged keeps it."""
+    _, sum_ind, _ = grid_project
+    saved = client.post("/results/edit", data=cell_form(kgz, sum_ind, value="1234567.25", female="1234567",
+                                                        male="0.25"), headers=HX)
+    assert saved.status_code == 200, saved.text
+    form = doc(client.get(f"/results/edit?indicator_id={sum_ind.id}&country=KGZ&period=2024Q2"))
+    assert [form.xpath(f"//input[@name='{k}']")[0].get("value") for k in ("value", "female", "male")] == \
+        ["1234567.25", "1234567", "0.25"]
+
+
 def test_saving_a_cell_then_a_stale_version_shows_the_conflict(client, session, kgz, grid_project):
     _, sum_ind, _ = grid_project
     saved = client.post("/results/edit", data=cell_form(kgz, sum_ind, value="120", female="70", male="50",

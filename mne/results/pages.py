@@ -22,7 +22,7 @@ from mne.errors import Conflict, Invalid
 from mne.filters import Filters
 from mne.forms import (FormDataDep, field_errors, parse_id, parse_page, parse_version, place_errors, refuse_nul,
                        safe_next, sentence)
-from mne.formatting import num
+from mne.formatting import input_number, num
 from mne.htmx import htmx
 from mne.reference import service as reference
 from mne.results import presenters
@@ -98,11 +98,11 @@ def _form_of(ctx: presenters.CellContext) -> dict:
     r = ctx.cell.result
     form = {k: "" for k in VALUE_FIELDS}
     if r is not None:
-        form.update(value=f"{r.value:g}", narrative=r.narrative, means_of_verification=r.means_of_verification)
+        form.update(value=input_number(r.value), narrative=r.narrative, means_of_verification=r.means_of_verification)
         if r.disaggregation is not None:
             for k in SEX_FIELDS + AGE_FIELDS:
                 v = getattr(r.disaggregation, k)
-                form[k] = "" if v is None else f"{v:g}"
+                form[k] = input_number(v)
     return form
 
 
