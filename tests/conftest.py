@@ -61,17 +61,22 @@ def reset_database(url: str) -> None:
     migrate.upgrade(url)
 
 
+def fresh_database(url: str) -> str:
+    """An emptied, migrated database holding the reference data of `seed/` and nothing else."""
+    reset_database(url)
+    with UnitOfWork(engine_for(url)) as session:
+        load_reference(session)
+        session.commit()
+    return url
+
+
 @pytest.fixture(scope="session", params=BACKENDS)
 def db_url(request, tmp_path_factory) -> str:
     if request.param == "sqlite":
         url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
     else:
         url = normalise_url(PG_URL)
-    reset_database(url)
-    with UnitOfWork(engine_for(url)) as session:
-        load_reference(session)
-        session.commit()
-    return url
+    return fresh_database(url)
 
 
 @pytest.fixture(scope="session")
@@ -170,10 +175,7 @@ def live_server(tmp_path_factory) -> Iterator[LiveServer]:
     import uvicorn
 
     url = f"sqlite:///{tmp_path_factory.mktemp('live') / 'live.db'}"
-    reset_database(url)
-    with UnitOfWork(engine_for(url)) as session:
-        load_reference(session)
-        session.commit()
+    fresh_database(url)
     live_app = create_app(Settings(database_url=url, secret_key=TEST_SECRET, demo=False))
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

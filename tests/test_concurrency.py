@@ -20,14 +20,13 @@ from sqlalchemy import text
 from sqlmodel import select
 
 from mne.db import READ, WRITE, engine_for
-from mne.reference.seed import load_reference
 from mne.results.models import Result
 from mne.audit.models import AuditEvent
 from mne.users import service as users
 from mne.users.models import ApiToken
 from mne.unit_of_work import UnitOfWork, session_scope
 from tests import factories
-from tests.conftest import BACKENDS, pg_database_url, reset_database
+from tests.conftest import BACKENDS, fresh_database, pg_database_url
 from tests.progress_world import World, open_periods
 from tests.serving import Served, serve
 
@@ -55,10 +54,8 @@ class Site:
 
 
 def build_world(url: str) -> dict:
-    reset_database(url)
-    engine = engine_for(url)
+    engine = engine_for(fresh_database(url))
     with UnitOfWork(engine, expire_on_commit=False) as session:
-        load_reference(session)
         open_periods(session, *QUARTERS)
         world = World(session)
         project = world.project("CONC-KGZ", countries=("KGZ",), priorities=("SP1",))

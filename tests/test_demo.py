@@ -21,21 +21,11 @@ from mne.models import (
     Donor, Indicator, IndicatorTarget, Period, PeriodTarget, Project, ProjectCountry, ProjectDonor,
     ProjectPriority, Result, StandardIndicator, User, UserCountry,
 )
-from mne.reference.seed import load_reference
 from mne.projects.models import PROJECT_CODE_PATTERN
 from mne.users import security
 from mne.unit_of_work import UnitOfWork
 
-from tests.conftest import BACKENDS, pg_database_url, reset_database
-
-
-def fresh_database(url: str) -> str:
-    """An empty database migrated to head with the reference data, as `mne seed demo` expects."""
-    reset_database(url)
-    with UnitOfWork(engine_for(url)) as session:
-        load_reference(session)
-        session.commit()
-    return url
+from tests.conftest import BACKENDS, fresh_database, pg_database_url
 
 
 @dataclass

@@ -280,14 +280,10 @@ def test_concurrent_writers_of_one_cell_leave_correct_sums(tmp_path):
     import threading
 
     from mne.db import engine_for
-    from mne.reference.seed import load_reference
-    from tests.conftest import pg_database_url, reset_database
+    from tests.conftest import fresh_database, pg_database_url
 
-    url = pg_database_url("concurrency")
-    reset_database(url)
-    engine = engine_for(url)
+    engine = engine_for(fresh_database(pg_database_url("concurrency")))
     with UnitOfWork(engine, expire_on_commit=False) as session:
-        load_reference(session)
         open_periods(session, *QUARTERS_2022)
         world = World(session)
         project = world.project("CONC-1", countries=("KGZ",), priorities=("SP1",))
@@ -330,18 +326,14 @@ def demo_url(request, tmp_path_factory) -> str:
     """A scale-1 demo database: the bulk path (PostgreSQL COPY, chunked loading) on real data."""
     from mne.db import engine_for
     from mne.demo.generator import seed_demo
-    from mne.reference.seed import load_reference
     from mne.users import security
-    from tests.conftest import pg_database_url, reset_database
+    from tests.conftest import fresh_database, pg_database_url
 
     if request.param == "sqlite":
         url = f"sqlite:///{tmp_path_factory.mktemp('progress-demo') / 'demo.db'}"
     else:
         url = pg_database_url("progress_demo")
-    reset_database(url)
-    with UnitOfWork(engine_for(url)) as session:
-        load_reference(session)
-        session.commit()
+    fresh_database(url)
     real_hash = security.hash_password
     security.hash_password = lambda password: "not-a-hash"  # Argon2 is slow by design; unused here
     try:
