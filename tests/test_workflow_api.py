@@ -184,7 +184,7 @@ def test_draft_update_needs_current_version(client, indicator, kgz):
     stale = put(client, kgz, indicator["id"], value=99, version=1)
     assert stale.status_code == 409 and stale.json()["error"]["code"] == "conflict"
     assert stale.json()["error"]["details"][0]["current"]["value"] == 12
-    assert client.get(f"/api/v1/results?project=KG-WF-01", headers=kgz).json()[0]["value"] == 12
+    assert client.get("/api/v1/results?project=KG-WF-01", headers=kgz).json()[0]["value"] == 12
 
 
 @pytest.mark.parametrize("body, field", [

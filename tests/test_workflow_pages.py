@@ -4,7 +4,6 @@ nothing written, scope refused with the forbidden page, conflicts shown, never o
 
 from __future__ import annotations
 
-import re
 
 import pytest
 from sqlmodel import select
