@@ -383,3 +383,21 @@ def test_completeness_of_one_line(status, sent, want):
     outside = CompletenessLine(keys={}, project_start=date(2023, 1, 1), project_end=date(2023, 12, 31),
                                result_status=status, submitted_at=sent)
     assert completeness_of(outside, Q4) == (False, False, False)  # not active in 2022Q4
+
+
+from mne.progress.rules import PROGRESS_CAP, mean_progress, share  # noqa: E402
+
+
+@pytest.mark.parametrize("capped_sum, with_data, want", [
+    (0.75, 2, 0.375),   # the worked example's SP1 in KGZ: I1 (0.5) and I2 (0.25)
+    (1.0 + 0.6, 2, 0.8),  # a line at 110 % counts PROGRESS_CAP (1.0) beside one at 60 %
+    (0.0, 0, None),     # no line with data: no mean, not 0
+])
+def test_mean_progress_of_a_group_from_its_sums(capped_sum, with_data, want):
+    assert PROGRESS_CAP == 1.0
+    assert mean_progress(capped_sum, with_data) == (pytest.approx(want) if want is not None else None)
+
+
+@pytest.mark.parametrize("part, whole, want", [(1, 2, 0.5), (0, 3, 0.0), (2, 3, 2 / 3), (0, 0, None)])
+def test_a_share_of_lines_is_none_of_nothing(part, whole, want):
+    assert share(part, whole) == (pytest.approx(want) if want is not None else None)
