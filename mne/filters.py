@@ -16,6 +16,7 @@ from fastapi import Depends, Query
 from sqlalchemy import ColumnElement, and_, exists, true
 
 from mne.dimensions import DIMENSIONS, LINE, LINE_COLUMNS, PROJECT
+from mne.errors import Invalid
 from mne.indicators.models import Indicator
 from mne.projects.models import Project
 
@@ -30,6 +31,10 @@ class Filters:
         if unknown:
             raise TypeError(f"no dimension {', '.join(sorted(unknown))}")
         self._codes = {name: tuple(codes[name]) for name in DIMENSIONS if codes.get(name)}
+        for name, values in self._codes.items():  # from a query or a page's path alike
+            if any(ch < " " for value in values for ch in value):
+                # PostgreSQL cannot even compare a NUL: refuse it, naming the filter.
+                raise Invalid.field(name, "contains a control character")
 
     def __getattr__(self, name: str) -> tuple[str, ...]:
         if name in DIMENSIONS:

@@ -73,3 +73,18 @@ def test_the_dashboard_offers_the_lead_office(client, session, offices):
     select_ = doc(page).get_element_by_id("f-office")
     assert select_.xpath("preceding::label[@for='f-office']")[0].text_content() == "Lead office"
     assert select_.xpath("option[@selected]")[0].get("value") == "IOM Tirana"
+
+
+@pytest.mark.parametrize("path", ["/indicator-lines", "/rollup", "/completeness", "/projects"])
+@pytest.mark.parametrize("query, field", [("gcm=seven", "gcm"), ("office=IOM%00Bishkek", "office")])
+def test_a_bad_filter_is_refused_naming_it(client, session, path, query, field):
+    reviewer = factories.token(session, "regional_reviewer")
+    response = client.get(f"{API}{path}?{query}", headers=reviewer)
+    assert response.status_code == 422, response.text
+    assert response.json()["error"]["details"][0]["field"] == field
+
+
+def test_an_office_that_leads_nothing_gives_an_empty_answer(client, session, offices):
+    reviewer = factories.token(session, "regional_reviewer")
+    response = client.get(f"{API}/indicator-lines?as_of=2022Q4&office=Nowhere", headers=reviewer)
+    assert response.status_code == 200 and response.json() == []

@@ -63,7 +63,6 @@ class View:
 
 def _view(session, filters: Filters, as_of: str | None, include_pending: str | bool | None,
           status: str | None = None, page: int = 1) -> View:
-    service.check_filters(filters)
     include_pending = include_pending if isinstance(include_pending, bool) else _pending(include_pending)
     period = resolve_as_of(session, as_of)
     statuses = tuple(s for s in (status or "").split(",") if s in STATUSES)

@@ -50,14 +50,6 @@ def parse_by(value: str | None, *, default: str = "priority") -> tuple[str, ...]
     return parts
 
 
-def check_filters(filters: Filters) -> Filters:
-    """Codes never hold control characters (PostgreSQL cannot even compare a NUL): 422."""
-    for name, values in filters.active.items():
-        if any(ch < " " for value in values for ch in value):
-            raise Invalid.field(name, "contains a control character")
-    return filters
-
-
 # --- adding up ----------------------------------------------------------------------------
 
 @dataclass
