@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, select
+from sqlalchemy import ColumnElement, exists, select
 from sqlalchemy.orm import Session
 
 from mne.auth.principal import Principal
@@ -97,8 +97,6 @@ class Dimension:
         """A project (`Project` in the query) carries one of these codes."""
         if self.table is Project:
             return self.column.in_(self.codes(values))
-        from sqlalchemy import exists
-
         return exists().where(self.project_key == Project.id, self.column.in_(self.codes(values)))
 
     def labels(self, session: Session, codes: Iterable[str]) -> dict[str, str]:

@@ -44,6 +44,7 @@ from mne.dimensions import DIMENSIONS
 from mne.dimensions import PROJECT as PROJECT_LEVEL
 from mne.projects.models import Project
 from mne.reference.models import Period
+from mne.reference.periods import periods_of
 from mne.results.models import Result
 
 LS: Table = LineSummary.__table__
@@ -58,13 +59,6 @@ _STATE = "mne.progress.marks"
 
 
 # --- loading lines ---------------------------------------------------------------------
-
-def periods(conn: Connection) -> list[PeriodInfo]:
-    """Every reporting period, oldest first."""
-    p = Period.__table__.c
-    return [PeriodInfo(code, start, end, due) for code, start, end, due in conn.execute(
-        select(p.code, p.start_date, p.end_date, p.due_date).order_by(p.end_date, p.code))]
-
 
 @dataclass(frozen=True)
 class LoadedLine:
@@ -257,7 +251,7 @@ def _refresh_lines(conn: Connection, lines: Iterable[tuple[int, str]]) -> tuple[
     if not wanted:
         return cells, project_cells
     _lock_lines(conn, wanted)
-    all_periods = periods(conn)
+    all_periods = periods_of(conn)
     for start in range(0, len(wanted), CHUNK):
         part = wanted[start:start + CHUNK]
         condition = _line_condition(part)
@@ -331,7 +325,7 @@ def _insert_sums(conn: Connection, table: Table, key: Sequence[str], where) -> N
 def add_period(conn: Connection, code: str) -> None:
     """A new reporting period: every line gets its row for it, and the cells theirs."""
     _advisory_lock(conn, "period", code)
-    all_periods = periods(conn)
+    all_periods = periods_of(conn)
     period = [p for p in all_periods if p.code == code]
     for table in (REGION, PROJECT, LS):
         conn.execute(delete(table).where(table.c.period_code == code))
@@ -355,7 +349,7 @@ def rebuild_all(conn: Connection, progress: Callable[[int, int], None] | None = 
     _advisory_lock(conn, "rebuild")
     for table in (REGION, PROJECT, LS):
         conn.execute(delete(table))
-    all_periods = periods(conn)
+    all_periods = periods_of(conn)
     total = conn.execute(select(func.count()).select_from(IndicatorTarget.__table__)).scalar() or 0
     done = 0
     pending: list[dict] = []
@@ -439,10 +433,6 @@ def mark_period(session: Session, code: str) -> None:
 def mark_every_line(session: Session) -> None:
     """A period's dates moved: which results count as of every later period moves too."""
     _marks(session).every_line = True
-
-
-def is_settled(session: Session) -> bool:
-    return _STATE not in session.info
 
 
 def forget(session: Session) -> None:

@@ -11,16 +11,25 @@ import re
 from collections.abc import Sequence
 from datetime import date
 
+from sqlalchemy import select
+from sqlalchemy.engine import Connection
 from sqlmodel import Session
 
 from mne.errors import Invalid
-from mne.progress import snapshots
 from mne.progress.rules import PeriodInfo
+from mne.reference.models import Period
+
+
+def periods_of(conn: Connection) -> list[PeriodInfo]:
+    """Every reporting period as the rules see it, oldest first."""
+    p = Period.__table__.c
+    return [PeriodInfo(code, start, end, due) for code, start, end, due in conn.execute(
+        select(p.code, p.start_date, p.end_date, p.due_date).order_by(p.end_date, p.code))]
 
 
 def all_periods(session: Session) -> list[PeriodInfo]:
     """Every reporting period, oldest first."""
-    return snapshots.periods(session.connection())
+    return periods_of(session.connection())
 
 
 def default_period(periods: Sequence[PeriodInfo], today: date | None = None) -> PeriodInfo | None:
