@@ -86,6 +86,14 @@ class Aggregation(StrEnum):
     latest = "latest"
 
 
+class ReportingFrequency(StrEnum):
+    """When a result of a line is due (SPEC §3 rev. 2); results may be entered in any period."""
+    quarterly = "quarterly"
+    semiannual = "semiannual"  # Q2 and Q4
+    annual = "annual"  # Q4
+    endline = "endline"  # the period in which the project ends
+
+
 class Direction(StrEnum):
     increase = "increase"
     decrease = "decrease"

@@ -6,7 +6,9 @@ period), so a read never sees them stale. ``mne db rebuild-summaries`` rebuilds 
 
 - ``line_summary``: what ``rules.evaluate_line`` says about a line as of each period, with
   approved results only and with pending ones too (``*_pending``), and the line's reporting
-  for that period (``active``, ``reported``, ``on_time`` from ``rules.completeness_of``).
+  for that period (``report_due``, ``reported``, ``on_time`` from ``rules.completeness_of``),
+  and the numerator and denominator of the result a ``latest`` actual comes from (what a
+  ratio-based percentage roll-up adds up).
 - ``region_summary``: ``line_summary`` added up per period, priority, country and standard
   indicator — the grain the dashboard rolls up from when it asks about priorities, pillars,
   subregions and countries only (a few thousand rows per period, whatever the data size).
@@ -44,11 +46,15 @@ class LineSummary(SQLModel, table=True):
     progress: float | None = None
     status: str = Field(max_length=12)
     achieved: bool = False
+    numerator: float | None = None
+    denominator: float | None = None
     actual_pending: float | None = None
     progress_pending: float | None = None
     status_pending: str = Field(max_length=12)
     achieved_pending: bool = False
-    active: bool = False
+    numerator_pending: float | None = None
+    denominator_pending: float | None = None
+    report_due: bool = False  # the project is active in the period and a result is due in it
     reported: bool = False
     on_time: bool = False
 
@@ -59,25 +65,38 @@ class CellSums(SQLModel):
     lines: int = 0
     due: int = 0  # lines with expected > 0
     target_sum: float = 0
+    target_to_date_sum: float = 0  # sum of expected x target
     on_track: int = 0
     at_risk: int = 0
     off_track: int = 0
     no_data: int = 0
     not_started: int = 0
-    achieved: int = 0
+    achieved: int = 0  # the status (a project that ended at or above its target)
+    not_achieved: int = 0
+    reached: int = 0  # lines whose progress >= 1, whatever their status
+    regressing: int = 0  # lines whose progress < 0
     with_data: int = 0
-    progress_sum: float = 0  # sum of progress capped at rules.PROGRESS_CAP, over lines with data
+    progress_sum: float = 0  # sum of progress clipped to 0..rules.PROGRESS_CAP, over lines with data
     actual_sum: float = 0
+    numerator_sum: float = 0
+    denominator_sum: float = 0
+    with_ratio: int = 0  # lines with data whose actual carries a numerator and a denominator
     on_track_pending: int = 0
     at_risk_pending: int = 0
     off_track_pending: int = 0
     no_data_pending: int = 0
     not_started_pending: int = 0
     achieved_pending: int = 0
+    not_achieved_pending: int = 0
+    reached_pending: int = 0
+    regressing_pending: int = 0
     with_data_pending: int = 0
     progress_sum_pending: float = 0
     actual_sum_pending: float = 0
-    active: int = 0
+    numerator_sum_pending: float = 0
+    denominator_sum_pending: float = 0
+    with_ratio_pending: int = 0
+    report_due: int = 0  # lines for which a result is due in the period (completeness expects them)
     reported: int = 0
     on_time: int = 0
 

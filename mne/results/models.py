@@ -26,6 +26,11 @@ class Result(SQLModel, table=True):
         CheckConstraint("value >= 0", name="value_non_negative"),
         CheckConstraint("version >= 1", name="version_positive"),
         *(_non_negative(c) for c in SEX_FIELDS + AGE_FIELDS),
+        # A percentage as a count of a count (SPEC §3 rev. 2): 0 <= numerator <= denominator.
+        CheckConstraint("numerator IS NULL OR numerator >= 0", name="numerator_non_negative"),
+        CheckConstraint("denominator IS NULL OR denominator > 0", name="denominator_positive"),
+        CheckConstraint("numerator IS NULL OR denominator IS NULL OR numerator <= denominator",
+                        name="numerator_within_denominator"),
         # Roll-ups read results by period and by line; completeness by period and country.
         Index("ix_result_period_country", "period_code", "country_iso3"),
         Index("ix_result_status_period", "status", "period_code"),
@@ -42,6 +47,8 @@ class Result(SQLModel, table=True):
     age_0_17: float | None = None
     age_18_59: float | None = None
     age_60_plus: float | None = None
+    numerator: int | None = None
+    denominator: int | None = None
     narrative: str = Field(default="", sa_column=Column(Text, nullable=False))
     means_of_verification: str = Field(
         default="", sa_column=Column(Text, nullable=False)
@@ -55,6 +62,8 @@ class Result(SQLModel, table=True):
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     submitted_by_id: int | None = Field(default=None, foreign_key="user.id")
     submitted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # The first submission ever, kept through returns: on-time reporting is judged by it.
+    first_submitted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     reviewed_by_id: int | None = Field(default=None, foreign_key="user.id")
     reviewed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     approved_by_id: int | None = Field(default=None, foreign_key="user.id")

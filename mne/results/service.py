@@ -197,7 +197,9 @@ def submit(session: Session, principal: Principal, result_id: int, version: int 
     now = utcnow()
     return _transition(session, principal, result_id, action="submit", allowed_from=EDITABLE,
                        to=ResultStatus.submitted, version=version,
-                       values={"submitted_by_id": principal.id, "submitted_at": now, "updated_at": now})
+                       values={"submitted_by_id": principal.id, "submitted_at": now, "updated_at": now,
+                               # kept through returns: on-time reporting is judged by it
+                               "first_submitted_at": result.first_submitted_at or now})
 
 
 def ensure_reviewer(principal: Principal) -> None:
