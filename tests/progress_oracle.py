@@ -12,7 +12,14 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import product
 
-from mne.progress.rules import STATUSES, CompletenessLine, LineProgress, PeriodInfo, completeness_of
+from mne.progress.rules import (
+    STATUSES,
+    CompletenessLine,
+    LineProgress,
+    PeriodInfo,
+    StandardFigure,
+    completeness_of,
+)
 
 GroupKey = str | tuple[str, ...]
 
@@ -36,33 +43,48 @@ class GroupRollup:
     lines: int
     status_counts: dict[str, int]
     mean_progress: float | None
+    regressing: int
     on_track_share: float | None
-    standard_indicators: list[tuple[str, float, float]]  # (code, sum of actual, sum of target)
+    standard_indicators: list[StandardFigure]
+
+
+def _standard(code: str, measure: str, lines: list[LineProgress]) -> StandardFigure:
+    """One standard indicator over its lines, the plain way (SPEC §5)."""
+    with_data = [lp for lp in lines if lp.progress is not None]
+    if measure != "percentage":
+        return StandardFigure(code, measure, "sum", sum(lp.actual or 0.0 for lp in lines),
+                              sum(lp.line.target for lp in lines),
+                              sum(lp.expected * lp.line.target for lp in lines), len(with_data))
+    target = sum(lp.line.target for lp in lines) / len(lines)
+    if with_data and all(lp.numerator is not None and lp.denominator is not None for lp in with_data):
+        ratio = 100 * sum(lp.numerator for lp in with_data) / sum(lp.denominator for lp in with_data)
+        return StandardFigure(code, measure, "ratio", round(ratio, 2), target, None, len(with_data))
+    mean = sum(lp.actual for lp in with_data) / len(with_data) if with_data else None
+    return StandardFigure(code, measure, "mean", mean, target, None, len(with_data))
 
 
 def _summarise(key: GroupKey, members: list[LineProgress]) -> GroupRollup:
     counts = dict.fromkeys(STATUSES, 0)
-    standard: dict[str, list[float]] = {}
+    standard: dict[str, list[LineProgress]] = {}
     for lp in members:
         counts[lp.status] = counts.get(lp.status, 0) + 1
         if lp.line.standard_indicator:
-            sums = standard.setdefault(lp.line.standard_indicator, [0.0, 0.0])
-            sums[0] += lp.actual or 0.0  # a line with no data adds its target, not an actual
-            sums[1] += lp.line.target
-    capped = [min(lp.progress, 1.0) for lp in members if lp.progress is not None]
+            standard.setdefault(lp.line.standard_indicator, []).append(lp)
+    clipped = [min(max(lp.progress, 0.0), 1.0) for lp in members if lp.progress is not None]
     due = sum(1 for lp in members if lp.expected > 0)
     return GroupRollup(
         key=key, lines=len(members), status_counts=counts,
-        mean_progress=sum(capped) / len(capped) if capped else None,
-        on_track_share=counts["on_track"] / due if due else None,
-        standard_indicators=[(c, a, t) for c, (a, t) in sorted(standard.items())],
+        mean_progress=sum(clipped) / len(clipped) if clipped else None,
+        regressing=sum(1 for lp in members if lp.progress is not None and lp.progress < 0),
+        on_track_share=(counts["on_track"] + counts["achieved"]) / due if due else None,
+        standard_indicators=[_standard(c, lps[0].line.measure, lps) for c, lps in sorted(standard.items())],
     )
 
 
 def rollup(evaluated: Iterable[LineProgress], by: Sequence[str]) -> list[GroupRollup]:
     """Roll evaluated lines up by one dimension or two crossed; groups sorted by key.
 
-    Progress is capped at 1 in the mean so one over-achieving line cannot hide a failing one.
+    Progress is clipped to 0..1 in the mean so one over-achieving line cannot hide a failing one.
     """
     groups: dict[GroupKey, list[LineProgress]] = {}
     for lp in evaluated:
@@ -84,7 +106,7 @@ class CompletenessGroup:
 
 def completeness(lines: Iterable[CompletenessLine], period: PeriodInfo,
                  by: Sequence[str]) -> list[CompletenessGroup]:
-    """Who reported for ``period``: only lines of projects active during it are expected.
+    """Who reported for ``period``: only lines with a result due in it are expected.
 
     Groups of inactive lines still appear (expected 0, rates None) so a country with no
     running project shows as such instead of vanishing.

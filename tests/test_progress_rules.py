@@ -15,8 +15,11 @@ from mne.progress.rules import (
     Line,
     LineResult,
     PeriodInfo,
+    StandardFigure,
     actual,
     counted_results,
+    default_as_of,
+    is_due,
     evaluate_line,
     expected_progress,
     progress,
@@ -35,13 +38,15 @@ def q(code: str) -> PeriodInfo:
     return PeriodInfo(code, date(year, *QUARTER_START[n]), end, end + timedelta(days=30))
 
 
-def res(period: str, value: float, status: str = "approved", submitted_at=None) -> LineResult:
-    return LineResult(q(period), value, status, submitted_at)
+def res(period: str, value: float, status: str = "approved", submitted_at=None,
+        numerator=None, denominator=None) -> LineResult:
+    return LineResult(q(period), value, status, submitted_at, numerator=numerator, denominator=denominator)
 
 
 def line(aggregation="sum", baseline=0.0, target=100.0, results=(), direction="increase",
          start=date(2022, 1, 1), end=date(2023, 12, 31), period_targets=(), code="I1",
-         project="P1", country="KGZ", standard=None, **keys) -> Line:
+         project="P1", country="KGZ", standard=None, measure="number", frequency="quarterly",
+         opening=0.0, **keys) -> Line:
     keys.setdefault("country", (country,))
     keys.setdefault("project", (project,))
     return Line(
@@ -49,7 +54,8 @@ def line(aggregation="sum", baseline=0.0, target=100.0, results=(), direction="i
         country=country, aggregation=aggregation, direction=direction, baseline=baseline,
         target=target, project_start=start, project_end=end, results=tuple(results),
         period_targets=tuple((q(p), t) for p, t in period_targets),
-        standard_indicator=standard, keys=keys,
+        standard_indicator=standard, measure=measure, reporting_frequency=frequency, opening_actual=opening,
+        keys=keys,
     )
 
 
@@ -89,9 +95,174 @@ def test_spec_worked_example_ratio_and_rollup():
     assert kgz.key == "KGZ"
     assert kgz.lines == 3
     assert kgz.status_counts == {"on_track": 1, "at_risk": 0, "off_track": 1,
-                                 "no_data": 1, "not_started": 0}
+                                 "no_data": 1, "not_started": 0, "achieved": 0, "not_achieved": 0}
     assert kgz.mean_progress == pytest.approx(0.375)   # (0.5 + 0.25) / 2; I3 has no data
     assert kgz.on_track_share == pytest.approx(1 / 3)  # 1 on track of 3 lines expected > 0
+
+
+# --- SPEC worked example 2 (rev. 2), as of 2022Q4 unless said, no pending results ----------
+# ARM-1 in ARM 2021-01-01..2022-12-31; GEO-1 in GEO 2022-01-01..2023-12-31; SRB-0 in SRB
+# 2019-01-01..2021-12-31 (began before the first reporting period 2020Q1).
+ARM_P1 = line("latest", 20, 60, [res("2021Q2", 35, numerator=7, denominator=20),
+                                 res("2022Q4", 65, numerator=26, denominator=40)],
+              start=date(2021, 1, 1), end=date(2022, 12, 31), code="P1", project="ARM-1", country="ARM",
+              standard="SP4.3", measure="percentage", priority=("SP4",))
+GEO_P2 = line("latest", 10, 50, [res("2022Q4", 30, numerator=15, denominator=50)], code="P2",
+              project="GEO-1", country="GEO", standard="SP4.3", measure="percentage", priority=("SP4",))
+GEO_P3 = line("sum", 0, 200, [res("2022Q2", 64)], code="P3", project="GEO-1", country="GEO",
+              frequency="semiannual", priority=("SP4",))
+SRB_S1 = line("sum", 0, 300, [res("2020Q1", 30)], start=date(2019, 1, 1), end=date(2021, 12, 31),
+              code="S1", project="SRB-0", country="SRB", opening=120, priority=("SP2",))
+
+
+@pytest.mark.parametrize(
+    "ln, as_of, want_due, want_actual, want_progress, want_expected, want_status",
+    [
+        # ended by 2022Q4's end: (65 - 20)/(60 - 20) = 1.125 -> final status achieved
+        (ARM_P1, "2022Q4", "2022Q4", 65, 1.125, 1.0, "achieved"),
+        # 365/730 = 0.5 expected, (30 - 10)/(50 - 10) = 0.5 progress, r = 1
+        (GEO_P2, "2022Q4", "2022Q4", 30, 0.5, 0.5, "on_track"),
+        # semiannual: as of Q3, D = Q2: 181/730 = 0.248; 64/200 = 0.32; r = 1.29
+        (GEO_P3, "2022Q3", "2022Q2", 64, 0.32, 181 / 730, "on_track"),
+        # as of Q4, D = Q4: 0.5; r = 0.64
+        (GEO_P3, "2022Q4", "2022Q4", 64, 0.32, 0.5, "at_risk"),
+        # opening actual 120 + 30 = 150 of 300 = 0.5; expected 456/1096 = 0.416; r = 1.20
+        (SRB_S1, "2020Q1", "2020Q1", 150, 0.5, 456 / 1096, "on_track"),
+    ],
+    ids=["P1-ended-achieved", "P2", "P3-as-of-Q3", "P3-as-of-Q4", "S1-opening-actual"],
+)
+def test_spec_worked_example_2_lines(ln, as_of, want_due, want_actual, want_progress, want_expected, want_status):
+    lp = evaluate_line(ln, q(as_of))
+    assert lp.due_period.code == want_due
+    assert lp.actual == pytest.approx(want_actual)
+    assert lp.progress == pytest.approx(want_progress)
+    assert lp.expected == pytest.approx(want_expected)
+    assert lp.status == want_status
+
+
+def test_spec_worked_example_2_ratios():
+    assert evaluate_line(GEO_P3, q("2022Q3")).ratio == pytest.approx(0.32 / (181 / 730))  # 1.29
+    assert round(evaluate_line(GEO_P3, q("2022Q3")).ratio, 2) == 1.29
+    assert round(evaluate_line(GEO_P3, q("2022Q4")).ratio, 2) == 0.64
+    assert round(evaluate_line(SRB_S1, q("2020Q1")).ratio, 2) == 1.20
+    assert round(evaluate_line(SRB_S1, q("2020Q1")).expected, 3) == 0.416
+
+
+def test_spec_worked_example_2_without_the_opening_actual():
+    lp = evaluate_line(line("sum", 0, 300, [res("2020Q1", 30)], start=date(2019, 1, 1), end=date(2021, 12, 31)),
+                       q("2020Q1"))
+    assert (lp.actual, lp.progress, lp.status) == (30, pytest.approx(0.1), "off_track")  # r = 0.24
+
+
+def test_spec_worked_example_2_standard_indicator_by_ratio():
+    (g,) = rollup(_eval(ARM_P1, GEO_P2), ["priority"])
+    # 100 x (26 + 15) / (40 + 50) = 45.56, never 65 + 30 = 95; target (60 + 50)/2 = 55
+    assert g.standard_indicators == [StandardFigure("SP4.3", "percentage", "ratio", 45.56, 55.0, None, 2)]
+
+
+def test_spec_worked_example_2_rollup_by_priority():
+    sp4 = rollup(_eval(ARM_P1, GEO_P2, GEO_P3), ["priority"])[0]
+    assert sp4.key == "SP4" and sp4.lines == 3
+    assert {k: v for k, v in sp4.status_counts.items() if v} == {"achieved": 1, "on_track": 1, "at_risk": 1}
+    assert sp4.mean_progress == pytest.approx((1 + 0.5 + 0.32) / 3) and round(sp4.mean_progress, 4) == 0.6067
+    assert sp4.on_track_share == pytest.approx(2 / 3)  # on track or achieved, of 3 due
+
+
+def test_spec_worked_example_2_completeness_expects_due_lines_only():
+    def geo(ln: Line, period: str) -> CompletenessLine:
+        own = [r for r in ln.results if r.period.code == period]
+        return CompletenessLine({"country": ("GEO",)}, ln.project_start, ln.project_end,
+                                own[0].status if own else None, None, ln.reporting_frequency)
+    (q4,) = completeness([geo(GEO_P2, "2022Q4"), geo(GEO_P3, "2022Q4")], q("2022Q4"), ["country"])
+    assert (q4.expected, q4.reported) == (2, 1)  # P2 and P3 expected, P2 reported
+    (q3,) = completeness([geo(GEO_P2, "2022Q3"), geo(GEO_P3, "2022Q3")], q("2022Q3"), ["country"])
+    assert (q3.expected, q3.reported) == (1, 0)  # P3 is not due in Q3
+
+
+# --- The rev. 2 rules one by one -----------------------------------------------------------------
+@pytest.mark.parametrize("today, want", [
+    (date(2023, 1, 15), "2022Q3"),  # 2022Q4 ended, but its results are due 2023-01-30
+    (date(2023, 1, 30), "2022Q3"),  # the due date itself: not yet before today
+    (date(2023, 1, 31), "2022Q4"),
+    (date(2019, 6, 1), "2022Q3"),   # nothing due yet: the first period
+])
+def test_default_as_of_is_the_latest_period_whose_due_date_has_passed(today, want):
+    assert default_as_of([q("2022Q3"), q("2022Q4")], today).code == want
+    assert default_as_of([], today) is None
+
+
+@pytest.mark.parametrize("frequency, due_in", [
+    ("quarterly", ["2022Q1", "2022Q2", "2022Q3", "2022Q4", "2023Q1", "2023Q2"]),
+    ("semiannual", ["2022Q2", "2022Q4", "2023Q2"]),
+    ("annual", ["2022Q4"]),
+    ("endline", ["2023Q2"]),  # the period in which the project ends (2023-05-15)
+])
+def test_due_periods_by_reporting_frequency(frequency, due_in):
+    quarters = [f"{y}Q{n}" for y in (2021, 2022, 2023) for n in range(1, 5)]
+    due = [c for c in quarters if is_due(frequency, date(2022, 1, 1), date(2023, 5, 15), q(c))]
+    assert due == due_in
+
+
+@pytest.mark.parametrize("frequency, as_of, want_due, want_expected", [
+    # project 2022-01-01..2023-12-31 (730 days); expected = days to min(D.end, end) / 730
+    ("annual", "2022Q3", None, 0.0),           # nothing due yet -> not_started
+    ("annual", "2023Q3", "2022Q4", 365 / 730),
+    ("endline", "2023Q3", None, 0.0),
+    ("endline", "2024Q2", "2023Q4", 1.0),      # after the end: D is the last period
+    ("semiannual", "2023Q1", "2022Q4", 0.5),
+])
+def test_expected_progress_is_evaluated_at_the_due_period(frequency, as_of, want_due, want_expected):
+    ln = line(frequency=frequency, results=[res("2022Q1", 10)])
+    lp = evaluate_line(ln, q(as_of))
+    assert (lp.due_period.code if lp.due_period else None) == want_due
+    assert lp.expected == pytest.approx(want_expected)
+    assert lp.status == ("not_started" if want_due is None else lp.status)
+
+
+def test_an_opening_actual_alone_is_data():
+    lp = evaluate_line(line(opening=40, start=date(2019, 1, 1), end=date(2021, 12, 31)), q("2020Q1"))
+    assert (lp.actual, lp.progress) == (40, pytest.approx(0.4))
+    assert lp.status != "no_data"
+
+
+def test_final_status_needs_data_and_something_due():
+    ended = dict(start=date(2021, 1, 1), end=date(2021, 12, 31))
+    assert evaluate_line(line(**ended), q("2022Q4")).status == "no_data"  # no result, ever
+    assert evaluate_line(line(**ended, results=[res("2021Q4", 99.9)]), q("2022Q4")).status == "not_achieved"
+    assert evaluate_line(line(**ended, results=[res("2021Q4", 100)]), q("2022Q4")).status == "achieved"
+    # a decrease line that ended past its target is achieved too: (15 - 40)/(20 - 40) = 1.25
+    dec = line("latest", 40, 20, [res("2021Q3", 15)], direction="decrease", **ended)
+    assert evaluate_line(dec, q("2021Q4")).status == "achieved"
+
+
+def test_regressing_lines_are_counted_and_count_zero_in_the_mean():
+    # -0.2 (went the wrong way) clipped to 0, beside 0.6 -> mean 0.3, 1 regressing
+    (g,) = rollup(_eval(line("latest", 40, 20, [res("2022Q4", 44)], direction="decrease", code="A"),
+                        line(code="B", results=[res("2022Q4", 60)])), ["country"])
+    assert g.mean_progress == pytest.approx(0.3)
+    assert g.regressing == 1
+
+
+def test_percentage_standard_indicator_falls_back_to_the_mean():
+    # GEO's P2 without its numerator: not every line with data has a ratio -> the mean of the
+    # actuals (65 + 30)/2 = 47.5; the target is the mean over all three lines, P4 (no data) too
+    p2 = line("latest", 10, 50, [res("2022Q4", 30)], code="P2", project="GEO-1", country="GEO",
+              standard="SP4.3", measure="percentage", priority=("SP4",))
+    p4 = line("latest", 10, 70, code="P4", country="GEO", standard="SP4.3", measure="percentage",
+              priority=("SP4",))
+    (sp4,) = rollup(_eval(ARM_P1, p2, p4), ["priority"])
+    assert sp4.standard_indicators == [StandardFigure("SP4.3", "percentage", "mean", 47.5,
+                                                      (60 + 50 + 70) / 3, None, 2)]
+
+
+def test_on_time_is_judged_by_the_first_submission():
+    # first sent 2023-01-20 (on time for 2022Q4, due 2023-01-30), returned, sent again 2023-02-15
+    first = CompletenessLine(keys={}, project_start=date(2022, 1, 1), project_end=date(2023, 12, 31),
+                             result_status="submitted", first_submitted_at=datetime(2023, 1, 20, 10))
+    assert completeness_of(first, Q4) == (True, True, True)
+    never = CompletenessLine(keys={}, project_start=date(2022, 1, 1), project_end=date(2023, 12, 31),
+                             result_status="submitted", first_submitted_at=datetime(2023, 2, 15, 10))
+    assert completeness_of(never, Q4) == (True, True, False)
 
 
 # --- Single lines, hand-computed ------------------------------------------------------------
@@ -132,9 +303,13 @@ PT_LATEST = [("2022Q2", 20), ("2022Q4", 30), ("2023Q4", 50)]
         # project starts 2023-01-01, as of 2022Q4: (2022-12-31 - 2023-01-01) + 1 = 0 days
         (line(start=date(2023, 1, 1), end=date(2023, 12, 31)),
          "2022Q4", False, None, None, 0.0, "not_started", False),
-        # project ended 2022-06-30, as of 2022Q4: min(P.end, end) caps it at 1
+        # project ended 2022-06-30, as of 2022Q4: min(D.end, end) caps it at 1; the project
+        # has ended, so the status is final (rev. 2): progress 1 -> achieved
         (line(start=date(2022, 1, 1), end=date(2022, 6, 30), results=[res("2022Q2", 100)]),
-         "2022Q4", False, 100, 1.0, 1.0, "on_track", True),
+         "2022Q4", False, 100, 1.0, 1.0, "achieved", True),
+        # ... and 86 % of the target when it ended is not achieved, for ever (not on_track)
+        (line(start=date(2022, 1, 1), end=date(2022, 6, 30), results=[res("2022Q2", 86)]),
+         "2024Q4", False, 86, 0.86, 1.0, "not_achieved", False),
         # band edges on 1000 target, expected 0.5: 425 -> 0.425, r = 0.85 exactly -> on_track
         (line(target=1000, results=[res("2022Q4", 425)]),
          "2022Q4", False, 425, 0.425, 0.5, "on_track", False),
@@ -266,7 +441,9 @@ def test_rollup_standard_indicator_sums():
                line(code="C", standard="S2.1", target=20, results=[res("2022Q4", 10)]),
                line(code="D", target=999, results=[res("2022Q4", 5)]))  # not linked
     (g,) = rollup(ev, ["country"])
-    assert g.standard_indicators == [("S1.1", 30.0, 150.0), ("S2.1", 10.0, 20.0)]
+    # number measures are summed; target to date = expected x target = 0.5 x 100 + 0.5 x 50
+    assert g.standard_indicators == [StandardFigure("S1.1", "number", "sum", 30.0, 150.0, 75.0, 1),
+                                     StandardFigure("S2.1", "number", "sum", 10.0, 20.0, 10.0, 1)]
 
 
 # --- Completeness ------------------------------------------------------------------------------
@@ -378,17 +555,17 @@ def test_group_status_bands_the_on_track_share(lines, due, with_data, share, wan
 ])
 def test_completeness_of_one_line(status, sent, want):
     cl = CompletenessLine(keys={}, project_start=date(2022, 1, 1), project_end=date(2023, 12, 31),
-                          result_status=status, submitted_at=sent)
+                          result_status=status, first_submitted_at=sent)
     assert completeness_of(cl, Q4) == want
     outside = CompletenessLine(keys={}, project_start=date(2023, 1, 1), project_end=date(2023, 12, 31),
-                               result_status=status, submitted_at=sent)
+                               result_status=status, first_submitted_at=sent)
     assert completeness_of(outside, Q4) == (False, False, False)  # not active in 2022Q4
 
 
 from mne.progress.rules import PROGRESS_CAP, mean_progress, share  # noqa: E402
 
 
-@pytest.mark.parametrize("capped_sum, with_data, want", [
+@pytest.mark.parametrize("capped_sum, with_data, want", [  # sums of progress clipped to 0..1
     (0.75, 2, 0.375),   # the worked example's SP1 in KGZ: I1 (0.5) and I2 (0.25)
     (1.0 + 0.6, 2, 0.8),  # a line at 110 % counts PROGRESS_CAP (1.0) beside one at 60 %
     (0.0, 0, None),     # no line with data: no mean, not 0

@@ -16,7 +16,7 @@ from mne.reference.periods import resolve_as_of, resolve_periods
 router = APIRouter(prefix="/api/v1", tags=["progress"])
 
 AsOf = Annotated[str | None, Query(description="YYYYQn (or YYYYSn, YYYY: their last quarter); "
-                                               "default: the latest period that has ended")]
+                                               "default: the latest period whose due date has passed")]
 IncludePending = Annotated[bool, Query(description="count submitted results too (provisional figures)")]
 By = Annotated[str | None, Query(description=f"{', '.join(DIMENSIONS)}, or two of them crossed, "
                                              "e.g. priority,subregion")]
@@ -43,18 +43,20 @@ def indicator_lines(
 @router.get("/rollup", response_model=RollupRead)
 def rollup(session: SessionDep, principal: CurrentUser, filters: FiltersDep, by: By = None, as_of: AsOf = None,
            include_pending: IncludePending = False):
-    """Status counts, mean progress, on-track share and standard-indicator sums per group."""
+    """Status counts, mean progress, on-track share and standard indicators per group (numbers
+    summed; percentages as a ratio of numerators and denominators, or a mean, never summed)."""
     dims = service.parse_by(by)
     period = resolve_as_of(session, as_of)
     groups = service.rollup(session, principal, dims, filters, period, include_pending)
-    return RollupRead(as_of=period.code, by=",".join(dims), groups=[RollupGroup.of(g) for g in groups])
+    measures = service.cached_lookups(session).standard_measures()
+    return RollupRead(as_of=period.code, by=",".join(dims), groups=[RollupGroup.of(g, measures) for g in groups])
 
 
 @router.get("/completeness", response_model=CompletenessRead)
 def completeness(
     session: SessionDep, principal: CurrentUser, filters: FiltersDep, by: By = None,
     period: Annotated[str | None, Query(description="YYYYQn, or YYYYSn / YYYY to add their quarters up; "
-                                                    "default: the latest period that has ended")] = None,
+                                                    "default: the latest period whose due date has passed")] = None,
 ):
     """Reporting completeness and timeliness per group for a period."""
     dims = service.parse_by(by, default="country")

@@ -8,8 +8,8 @@ here; pages, the JSON API and the exports all render what they return.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import date, datetime
+from dataclasses import astuple, dataclass, field
+from datetime import date, datetime, timedelta
 from types import MappingProxyType
 
 # r = progress / expected at or above ON_TRACK_MIN is on track; below AT_RISK_MIN off track.
@@ -19,7 +19,12 @@ AT_RISK_MIN = 0.60
 # keeps a line sitting exactly on a threshold on the side the SPEC puts it.
 _EPS = 1e-9
 
-STATUSES = ("on_track", "at_risk", "off_track", "no_data", "not_started")
+# The last two are final: a line whose project has ended is judged against its target alone.
+STATUSES = ("on_track", "at_risk", "off_track", "no_data", "not_started", "achieved", "not_achieved")
+FINAL_STATUSES = ("achieved", "not_achieved")
+FREQUENCIES = ("quarterly", "semiannual", "annual", "endline")
+# Days after a period's end its results are due, when a period is made up (calendar quarters).
+DUE_AFTER_DAYS = 30
 
 
 @dataclass(frozen=True)
@@ -33,12 +38,19 @@ class PeriodInfo:
 
 @dataclass(frozen=True)
 class LineResult:
-    """One result of a line for one period; ``status`` is draft|submitted|approved|returned."""
+    """One result of a line for one period; ``status`` is draft|submitted|approved|returned.
+
+    A percentage may come with the counts it was computed from (``numerator`` of
+    ``denominator``); ``first_submitted_at`` is the first submission ever, kept through returns.
+    """
     period: PeriodInfo
     value: float
     status: str
     submitted_at: datetime | None = None
     result_id: int | None = None
+    numerator: float | None = None
+    denominator: float | None = None
+    first_submitted_at: datetime | None = None
 
 
 def _freeze_keys(keys: Mapping[str, Iterable[str] | str]) -> Mapping[str, tuple[str, ...]]:
@@ -52,6 +64,8 @@ class Line:
 
     ``keys`` maps a roll-up dimension (priority, pillar, subregion, country, donor, project,
     sdg, gcm, marker) to the codes the line carries; it is excluded from hashing.
+    ``reporting_frequency`` says in which periods a result is due; ``opening_actual`` is what a
+    ``sum`` line achieved before tracking began (it counts like an approved result).
     """
     indicator_id: int
     indicator_code: str
@@ -66,6 +80,9 @@ class Line:
     results: tuple[LineResult, ...] = ()
     period_targets: tuple[tuple[PeriodInfo, float], ...] = ()
     standard_indicator: str | None = None
+    measure: str = "number"  # number | percentage
+    reporting_frequency: str = "quarterly"
+    opening_actual: float = 0.0
     keys: Mapping[str, tuple[str, ...]] = field(default_factory=dict, hash=False)
 
     def __post_init__(self) -> None:
@@ -76,7 +93,12 @@ class Line:
 
 @dataclass(frozen=True)
 class LineProgress:
-    """A line evaluated as of a period. ``progress`` is uncapped (130 % shows as 1.3)."""
+    """A line evaluated as of a period. ``progress`` is uncapped (130 % shows as 1.3).
+
+    ``due_period`` is D, the period expected progress is evaluated at; ``ended`` says the
+    project has ended by the as-of period (the status is then final); ``numerator`` and
+    ``denominator`` are those of the result a ``latest`` actual comes from, when it has both.
+    """
     line: Line
     actual: float | None
     progress: float | None
@@ -86,6 +108,10 @@ class LineProgress:
     ratio: float | None
     counted: tuple[LineResult, ...]
     not_counted: tuple[tuple[LineResult, str], ...]
+    due_period: PeriodInfo | None = None
+    ended: bool = False
+    numerator: float | None = None
+    denominator: float | None = None
 
 
 def _period_order(r: LineResult) -> tuple[date, str]:
@@ -116,12 +142,71 @@ def counted_results(line: Line, as_of: PeriodInfo, include_pending: bool = False
 
 
 def actual(line: Line, counted: Sequence[LineResult]) -> float | None:
-    """``sum``: a flow, the sum of counted values; ``latest``: a level, the latest value."""
-    if not counted:
-        return None
+    """``sum``: a flow, the opening actual plus the counted values; ``latest``: a level, the
+    latest counted value. None when there is no data (a ``sum`` line with an opening actual
+    above 0 has data even before its first counted result)."""
     if line.aggregation == "latest":
-        return max(counted, key=_period_order).value
-    return float(sum(r.value for r in counted))
+        return max(counted, key=_period_order).value if counted else None
+    if not counted and line.opening_actual <= 0:
+        return None
+    return float(line.opening_actual + sum(r.value for r in counted))
+
+
+def ratio_parts(line: Line, counted: Sequence[LineResult]) -> tuple[float | None, float | None]:
+    """The numerator and denominator behind a ``latest`` actual, when its result has both."""
+    if line.aggregation != "latest" or not counted:
+        return None, None
+    source = max(counted, key=_period_order)
+    if source.numerator is None or source.denominator is None:
+        return None, None
+    return source.numerator, source.denominator
+
+
+def default_as_of(periods: Sequence[PeriodInfo], today: date) -> PeriodInfo | None:
+    """The latest period whose due date is before today: the latest that should be fully
+    reported (the first period when none is yet)."""
+    due = [p for p in periods if p.due_date < today]
+    if due:
+        return max(due, key=lambda p: (p.end, p.code))
+    return min(periods, key=lambda p: (p.end, p.code)) if periods else None
+
+
+def is_due(frequency: str, project_start: date, project_end: date, period: PeriodInfo) -> bool:
+    """Whether a result of a line is due in ``period``: the period overlaps the project and
+    fits the line's reporting frequency (every quarter; Q2 and Q4; Q4; the period in which
+    the project ends). A quarter is told by the month its period ends in."""
+    if period.end < project_start or period.start > project_end:
+        return False
+    if frequency == "semiannual":
+        return period.end.month in (6, 12)
+    if frequency == "annual":
+        return period.end.month == 12
+    if frequency == "endline":
+        return period.start <= project_end <= period.end
+    return True  # quarterly, and any frequency not (yet) known: nothing goes unreported
+
+
+def calendar_quarters(first: date, last: date) -> list[PeriodInfo]:
+    """The calendar quarters from the one holding ``first`` to the one holding ``last``: the
+    periods assumed when a caller gives none (the product passes its own)."""
+    out: list[PeriodInfo] = []
+    year, quarter = first.year, (first.month - 1) // 3 + 1
+    while (year, quarter) <= (last.year, (last.month - 1) // 3 + 1):
+        start = date(year, 3 * quarter - 2, 1)
+        end = (date(year + 1, 1, 1) if quarter == 4 else date(year, 3 * quarter + 1, 1)) - timedelta(days=1)
+        out.append(PeriodInfo(f"{year}Q{quarter}", start, end, end + timedelta(days=DUE_AFTER_DAYS)))
+        year, quarter = (year + 1, 1) if quarter == 4 else (year, quarter + 1)
+    return out
+
+
+def due_period(line: Line, as_of: PeriodInfo, periods: Sequence[PeriodInfo] | None = None) -> PeriodInfo | None:
+    """D: the latest period in which a result of the line is due that ends by ``as_of``'s end
+    (None when none is). ``periods`` are the reporting periods; calendar quarters if omitted."""
+    if periods is None:
+        periods = calendar_quarters(min(line.project_start, as_of.start), as_of.end)
+    due = [p for p in periods if p.end <= as_of.end
+           and is_due(line.reporting_frequency, line.project_start, line.project_end, p)]
+    return max(due, key=lambda p: (p.end, p.code)) if due else None
 
 
 def _share(line: Line, value: float) -> float | None:
@@ -138,10 +223,20 @@ def progress(line: Line, actual: float | None) -> float | None:
     return None if actual is None else _share(line, actual)
 
 
-def expected_progress(line: Line, as_of: PeriodInfo) -> float:
-    """Where the line should be by ``as_of``: its period targets if it has any, else time."""
+def expected_progress(line: Line, as_of: PeriodInfo, periods: Sequence[PeriodInfo] | None = None) -> float:
+    """Where the line should be by its due period D (``due_period``) as of ``as_of``."""
+    return expected_at(line, due_period(line, as_of, periods))
+
+
+def expected_at(line: Line, d: PeriodInfo | None) -> float:
+    """Where the line should be by D: its period targets up to D if it has any, else the
+    share of the project's time elapsed by D; 0 without a D (nothing was due yet). Evaluated
+    at D, not at the as-of period, so a line reported twice a year is not behind between its
+    reports."""
+    if d is None:
+        return 0.0
     if line.period_targets:
-        due = sorted((pt for pt in line.period_targets if pt[0].end <= as_of.end),
+        due = sorted((pt for pt in line.period_targets if pt[0].end <= d.end),
                      key=lambda pt: (pt[0].end, pt[0].code))
         if not due:
             return 0.0
@@ -152,17 +247,25 @@ def expected_progress(line: Line, as_of: PeriodInfo) -> float:
         return share or 0.0
     total = (line.project_end - line.project_start).days + 1
     if total <= 0:  # malformed dates: all due once the (empty) project has begun
-        return 1.0 if as_of.end >= line.project_start else 0.0
-    elapsed = (min(as_of.end, line.project_end) - line.project_start).days + 1
+        return 1.0 if d.end >= line.project_start else 0.0
+    elapsed = (min(d.end, line.project_end) - line.project_start).days + 1
     return min(max(elapsed / total, 0.0), 1.0)
 
 
-def status_of(expected: float, progress: float | None, has_data: bool) -> str:
-    """Nothing expected yet -> not_started; nothing counted -> no_data; else by r."""
+def has_ended(line: Line, as_of: PeriodInfo) -> bool:
+    """The project has ended by the end of the as-of period: its lines get a final status."""
+    return line.project_end <= as_of.end
+
+
+def status_of(expected: float, progress: float | None, has_data: bool, ended: bool = False) -> str:
+    """Nothing expected yet -> not_started; nothing counted -> no_data; a project that has
+    ended -> achieved or not_achieved by its target alone; else by r = progress / expected."""
     if expected <= 0:
         return "not_started"
     if not has_data or progress is None:
         return "no_data"
+    if ended:
+        return "achieved" if progress >= 1 - _EPS else "not_achieved"
     r = progress / expected
     if r >= ON_TRACK_MIN - _EPS:
         return "on_track"
@@ -171,18 +274,24 @@ def status_of(expected: float, progress: float | None, has_data: bool) -> str:
     return "off_track"
 
 
-def evaluate_line(line: Line, as_of: PeriodInfo, include_pending: bool = False) -> LineProgress:
-    """All the figures of one line as of a period, in one value pages and exports share."""
+def evaluate_line(line: Line, as_of: PeriodInfo, include_pending: bool = False,
+                  periods: Sequence[PeriodInfo] | None = None) -> LineProgress:
+    """All the figures of one line as of a period, in one value pages and exports share.
+    ``periods`` are the reporting periods (for D); calendar quarters when omitted."""
     counted, not_counted = counted_results(line, as_of, include_pending)
     act = actual(line, counted)
     prog = progress(line, act)
-    exp = expected_progress(line, as_of)
+    due = due_period(line, as_of, periods)
+    exp = expected_at(line, due)
+    ended = has_ended(line, as_of)
+    numerator, denominator = ratio_parts(line, counted)
     return LineProgress(
         line=line, actual=act, progress=prog, expected=exp,
-        status=status_of(exp, prog, bool(counted)),
+        status=status_of(exp, prog, act is not None, ended),
         achieved=prog is not None and prog >= 1 - _EPS,
         ratio=prog / exp if prog is not None and exp > 0 else None,
-        counted=counted, not_counted=not_counted,
+        counted=counted, not_counted=not_counted, due_period=due, ended=ended,
+        numerator=numerator, denominator=denominator,
     )
 
 
@@ -191,19 +300,74 @@ def evaluate_line(line: Line, as_of: PeriodInfo, include_pending: bool = False) 
 # turns the sums into figures here; ``tests/progress_oracle.py`` recomputes the same figures
 # line by line, independently, to check it.
 
-# In a group's mean, a line counts at most its target: one over-achieving line cannot hide a
-# failing one.
+# In a group's mean, a line counts between nothing and its target: one over-achieving line
+# cannot hide a failing one, one that went backwards (counted apart, as ``regressing``)
+# cannot sink the rest.
+PROGRESS_FLOOR = 0.0
 PROGRESS_CAP = 1.0
 
 
-def mean_progress(capped_progress_sum: float, lines_with_data: int) -> float | None:
-    """The mean of the lines' progress, each capped at PROGRESS_CAP; None with no data."""
-    return capped_progress_sum / lines_with_data if lines_with_data else None
+def clipped(progress: float) -> float:
+    """A line's progress as a group's mean counts it."""
+    return min(max(progress, PROGRESS_FLOOR), PROGRESS_CAP)
+
+
+def mean_progress(clipped_progress_sum: float, lines_with_data: int) -> float | None:
+    """The mean of the lines' progress, each clipped (``clipped``); None with no data."""
+    return clipped_progress_sum / lines_with_data if lines_with_data else None
 
 
 def share(part: int, whole: int) -> float | None:
     """A share of lines (on track among due, reported among expected); None of nothing."""
     return part / whole if whole else None
+
+
+def on_track_share(on_track: int, achieved: int, due: int) -> float | None:
+    """Lines on track or achieved among the lines with something due (expected > 0)."""
+    return share(on_track + achieved, due)
+
+
+@dataclass(frozen=True)
+class StandardSums:
+    """What a group adds up about the lines linked to one standard indicator."""
+    lines: int = 0
+    with_data: int = 0
+    actual_sum: float = 0.0
+    target_sum: float = 0.0
+    target_to_date_sum: float = 0.0  # sum of expected x target
+    with_ratio: int = 0  # lines with data whose actual has a numerator and a denominator
+    numerator_sum: float = 0.0
+    denominator_sum: float = 0.0
+
+    def __add__(self, other: StandardSums) -> StandardSums:
+        return StandardSums(*(a + b for a, b in zip(astuple(self), astuple(other))))
+
+
+@dataclass(frozen=True)
+class StandardFigure:
+    """A standard indicator rolled up over a group's lines (SPEC §5)."""
+    code: str
+    measure: str
+    method: str  # sum | ratio | mean
+    actual: float | None
+    target: float | None
+    target_to_date: float | None  # number measures only
+    lines_with_data: int
+
+
+def standard_figure(code: str, measure: str, sums: StandardSums) -> StandardFigure:
+    """Numbers are summed; percentages never: a ratio of the summed numerators and
+    denominators when every line with data has both, else the mean of the lines' actuals,
+    against the mean of their targets."""
+    if measure != "percentage":
+        return StandardFigure(code, measure, "sum", sums.actual_sum, sums.target_sum, sums.target_to_date_sum,
+                              sums.with_data)
+    target = sums.target_sum / sums.lines if sums.lines else None
+    if sums.with_data and sums.with_ratio == sums.with_data and sums.denominator_sum > 0:
+        return StandardFigure(code, measure, "ratio", round(100 * sums.numerator_sum / sums.denominator_sum, 2),
+                              target, None, sums.with_data)
+    mean = sums.actual_sum / sums.with_data if sums.with_data else None
+    return StandardFigure(code, measure, "mean", mean, target, None, sums.with_data)
 
 
 @dataclass(frozen=True)
@@ -213,7 +377,8 @@ class CompletenessLine:
     project_start: date
     project_end: date
     result_status: str | None = None  # status of the line's result for the period, if any
-    submitted_at: datetime | None = None
+    first_submitted_at: datetime | None = None  # its first submission, kept through returns
+    reporting_frequency: str = "quarterly"
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "keys", _freeze_keys(self.keys))
@@ -222,15 +387,17 @@ class CompletenessLine:
 def completeness_of(cl: CompletenessLine, period: PeriodInfo) -> tuple[bool, bool, bool]:
     """One line's (expected, reported, on_time) for ``period``; ``completeness`` adds them up.
 
-    Expected when its project is active during the period; reported with a submitted or
-    approved result; on time when that was submitted no later than the due date.
+    Expected when a result is due in the period (``is_due``: the project is active and the
+    reporting frequency asks for one); reported with a submitted or approved result; on time
+    when it was first submitted no later than the due date (a return and a resubmission
+    afterwards do not make it late).
     """
-    active = cl.project_start <= period.end and cl.project_end >= period.start
-    reported = active and cl.result_status in ("submitted", "approved")
-    sent = cl.submitted_at
+    expected = is_due(cl.reporting_frequency, cl.project_start, cl.project_end, period)
+    reported = expected and cl.result_status in ("submitted", "approved")
+    sent = cl.first_submitted_at
     sent_on = sent.date() if isinstance(sent, datetime) else sent
     on_time = reported and sent_on is not None and sent_on <= period.due_date
-    return active, reported, on_time
+    return expected, reported, on_time
 
 
 def group_status(lines: int, due: int, with_data: int, on_track_share: float | None) -> str | None:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel
+from typing import Literal
 
+from pydantic import BaseModel, Field
+
+from mne.progress.rules import StandardFigure
 from mne.progress.service import Group, LineRow
 
 
@@ -27,10 +30,22 @@ class IndicatorLineRead(BaseModel):
                    progress=row.progress, expected=row.expected, status=row.status, achieved=row.achieved)
 
 
-class StandardSum(BaseModel):
+class StandardIndicatorRollup(BaseModel):
+    """A standard indicator over a group's lines: numbers summed (``method: sum``), percentages
+    never (``ratio`` of summed numerators and denominators, else ``mean`` of the lines')."""
     code: str
-    actual: float
-    target: float
+    measure: Literal["number", "percentage"]
+    method: Literal["sum", "ratio", "mean"]
+    actual: float | None
+    target: float | None
+    target_to_date: float | None = Field(description="Σ expected × target; number measures only")
+    lines_with_data: int
+
+    @classmethod
+    def of(cls, figure: StandardFigure) -> "StandardIndicatorRollup":
+        return cls(code=figure.code, measure=figure.measure, method=figure.method, actual=figure.actual,
+                   target=figure.target, target_to_date=figure.target_to_date,
+                   lines_with_data=figure.lines_with_data)
 
 
 class RollupGroup(BaseModel):
@@ -39,16 +54,17 @@ class RollupGroup(BaseModel):
     lines: int
     status_counts: dict[str, int]
     mean_progress: float | None
+    regressing: int
     on_track_share: float | None
-    standard_indicators: list[StandardSum]
+    standard_indicators: list[StandardIndicatorRollup]
 
     @classmethod
-    def of(cls, group: Group) -> "RollupGroup":
+    def of(cls, group: Group, measures: dict[str, str]) -> "RollupGroup":
         t = group.tally
         return cls(key=list(group.key) if isinstance(group.key, tuple) else group.key, label=group.label,
                    lines=t.lines, status_counts=dict(t.counts), mean_progress=t.mean_progress,
-                   on_track_share=t.on_track_share,
-                   standard_indicators=[StandardSum(code=c, actual=a, target=tg) for c, a, tg in t.standard_indicators()])
+                   regressing=t.regressing, on_track_share=t.on_track_share,
+                   standard_indicators=[StandardIndicatorRollup.of(f) for f in t.standard_indicators(measures)])
 
 
 class RollupRead(BaseModel):

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from sqlalchemy import Table, func, select
+from sqlalchemy import Table, func, literal, select
 from sqlalchemy.sql import ColumnElement
 from sqlmodel import Session
 
@@ -52,16 +52,23 @@ def parse_by(value: str | None, *, default: str = "priority") -> tuple[str, ...]
 
 # --- adding up ----------------------------------------------------------------------------
 
+# The sums a standard indicator's figure is made of (``rules.StandardSums``), by column.
+STANDARD_VALUES = ("lines", "with_data", "actual_sum", "target_sum", "target_to_date_sum", "with_ratio",
+                   "numerator_sum", "denominator_sum")
+_PENDING_VARIES = {"with_data", "actual_sum", "with_ratio", "numerator_sum", "denominator_sum"}
+
+
 @dataclass
 class Tally:
     """Sums of a group's lines; every figure the API and pages show derives from these."""
     lines: int = 0
     due: int = 0
     counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(STATUSES, 0))
-    achieved: int = 0
+    reached: int = 0  # progress >= 1, whatever the status
+    regressing: int = 0
     with_data: int = 0
     progress_sum: float = 0.0
-    standard: dict[str, list[float]] = field(default_factory=dict)  # code -> [actual, target]
+    standard: dict[str, rules.StandardSums] = field(default_factory=dict)
     expected_lines: int = 0
     reported: int = 0
     on_time: int = 0
@@ -69,10 +76,11 @@ class Tally:
     def add(self, row, pending: bool) -> None:
         m = row._mapping
         suffix = "_pending" if pending else ""
-        if "lines" not in m:  # standard-indicator sums only (lines read apart from their sums)
-            sums = self.standard.setdefault(m["standard_code"], [0.0, 0.0])
-            sums[0] += m["actual" + suffix]
-            sums[1] += m["target_sum"]
+        code = m.get("standard_code")
+        if code:
+            sums = rules.StandardSums(*(m[n + suffix if n in _PENDING_VARIES else n] for n in STANDARD_VALUES))
+            self.standard[code] = self.standard.get(code, rules.StandardSums()) + sums
+        if m.get("standard_only"):  # standard-indicator sums read apart from the group's sums
             return
         get = m.get  # a trend reads fewer sums than a roll-up: the others stay 0
         self.lines += m["lines"]
@@ -80,15 +88,11 @@ class Tally:
         counts = self.counts
         for s in STATUSES:
             counts[s] += get(s + suffix, 0)
-        self.achieved += get("achieved" + suffix, 0)
+        self.reached += get("reached" + suffix, 0)
+        self.regressing += get("regressing" + suffix, 0)
         self.with_data += m["with_data" + suffix]
         self.progress_sum += m["progress_sum" + suffix]
-        code = get("standard_code")
-        if code:
-            sums = self.standard.setdefault(code, [0.0, 0.0])
-            sums[0] += m["actual_sum" + suffix]
-            sums[1] += m["target_sum"]
-        self.expected_lines += get("active", 0)
+        self.expected_lines += get("report_due", 0)
         self.reported += get("reported", 0)
         self.on_time += get("on_time", 0)
 
@@ -98,7 +102,7 @@ class Tally:
 
     @property
     def on_track_share(self) -> float | None:
-        return rules.share(self.counts["on_track"], self.due)
+        return rules.on_track_share(self.counts["on_track"], self.counts["achieved"], self.due)
 
     @property
     def band(self) -> str | None:
@@ -112,8 +116,10 @@ class Tally:
     def on_time_rate(self) -> float | None:
         return rules.share(self.on_time, self.expected_lines)
 
-    def standard_indicators(self) -> list[tuple[str, float, float]]:
-        return [(code, a, t) for code, (a, t) in sorted(self.standard.items())]
+    def standard_indicators(self, measures: dict[str, str]) -> list[rules.StandardFigure]:
+        """Each standard indicator's figure, by its measure (numbers summed, percentages not)."""
+        return [rules.standard_figure(code, measures.get(code, "number"), sums)
+                for code, sums in sorted(self.standard.items())]
 
 
 @dataclass
@@ -148,6 +154,9 @@ class Lookups:
 
     def standard_statements(self) -> dict[str, str]:
         return dict(self.session.execute(select(StandardIndicator.code, StandardIndicator.statement)).all())
+
+    def standard_measures(self) -> dict[str, str]:
+        return dict(self.session.execute(select(StandardIndicator.code, StandardIndicator.measure)).all())
 
 
 _LOOKUPS = "mne.progress.lookups"
@@ -196,8 +205,8 @@ def _base_columns(dims: Iterable[str]) -> tuple[bool, bool]:
 
 
 # What a trend point shows (mean progress, on-track share, lines): fewer sums, faster.
-TREND_VALUES = ("lines", "due", "on_track", "on_track_pending", "with_data", "with_data_pending",
-                "progress_sum", "progress_sum_pending")
+TREND_VALUES = ("lines", "due", "on_track", "on_track_pending", "achieved", "achieved_pending", "with_data",
+                "with_data_pending", "progress_sum", "progress_sum_pending")
 
 
 def _rows(session: Session, principal: Principal, filters: Filters, period_codes: Sequence[str],
@@ -241,8 +250,9 @@ def _rows(session: Session, principal: Principal, filters: Filters, period_codes
 
     rows = by_project(PROJECT, [func.sum(PROJECT.c[n]).label(n) for n in values], False)
     if standard:  # project sums hold no standard indicator: read those lines themselves
-        rows += by_project(LS, [func.coalesce(func.sum(LS.c[n]), 0.0).label(n) for n in
-                                ("actual", "actual_pending")] + [func.sum(LS.c.target).label("target_sum")], True)
+        wanted = {n + s for n in STANDARD_VALUES for s in ("", "_pending")}
+        sums = [c for c in snapshots.cell_aggregates(LS) if c.name in wanted]
+        rows += by_project(LS, [*sums, literal(True).label("standard_only")], True)
     return rows
 
 
@@ -395,7 +405,7 @@ class Dashboard:
     matrix: dict[tuple[str, str], Tally]  # (priority, subregion)
     subregions: list[str]
     countries: list[Group]  # completeness and figures per country, for the as-of period
-    standard: list[tuple[str, str, float, float]]  # (code, statement, actual, target)
+    standard: list[tuple[str, rules.StandardFigure]]  # (statement, figure)
     trend: list[TrendPoint]
     lookups: Lookups
 
@@ -414,7 +424,7 @@ def dashboard(session: Session, principal: Principal, filters: Filters, as_of: P
     countries = sorted(_group(rows, ("country",), lookups, include_pending),
                        key=lambda g: lookups.countries[g.key].position if g.key in lookups.countries else 999)
     statements = lookups.standard_statements()
-    standard = [(code, statements.get(code, code), a, t) for code, a, t in overall.standard_indicators()]
+    standard = [(statements.get(f.code, f.code), f) for f in overall.standard_indicators(lookups.standard_measures())]
     return Dashboard(as_of=as_of, include_pending=include_pending, overall=overall, priorities=priorities,
                      matrix=matrix, subregions=list(lookups.subregions), countries=countries, standard=standard,
                      trend=trend(session, principal, filters, as_of, include_pending), lookups=lookups)

@@ -32,6 +32,7 @@ from mne.indicators.models import Indicator, IndicatorTarget, PeriodTarget
 from mne.progress.models import LineSummary, ProjectSummary, RegionSummary
 from mne.progress.rules import (
     PROGRESS_CAP,
+    PROGRESS_FLOOR,
     STATUSES,
     CompletenessLine,
     Line,
@@ -39,6 +40,7 @@ from mne.progress.rules import (
     PeriodInfo,
     completeness_of,
     evaluate_line,
+    is_due,
 )
 from mne.dimensions import DIMENSIONS
 from mne.dimensions import PROJECT as PROJECT_LEVEL
@@ -110,10 +112,12 @@ def load_lines(conn: Connection, indicator_ids: Iterable[int], all_periods: Sequ
         chunk = ids[start:start + CHUNK]
         results: dict[tuple[int, str], list[LineResult]] = defaultdict(list)
         r = Result.__table__.c
-        for iid, country, period, value, status, submitted_at, rid in conn.execute(
-                select(r.indicator_id, r.country_iso3, r.period_code, r.value, r.status, r.submitted_at, r.id)
+        for iid, country, period, value, status, submitted_at, rid, numerator, denominator, first in conn.execute(
+                select(r.indicator_id, r.country_iso3, r.period_code, r.value, r.status, r.submitted_at, r.id,
+                       r.numerator, r.denominator, r.first_submitted_at)
                 .where(r.indicator_id.in_(chunk))):
-            results[(iid, country)].append(LineResult(by_code[period], float(value), status, submitted_at, rid))
+            results[(iid, country)].append(LineResult(by_code[period], float(value), status, submitted_at, rid,
+                                                      numerator, denominator, first))
         targets: dict[tuple[int, str], list[tuple[PeriodInfo, float]]] = defaultdict(list)
         pt = PeriodTarget.__table__.c
         for iid, country, period, target in conn.execute(
@@ -122,7 +126,8 @@ def load_lines(conn: Connection, indicator_ids: Iterable[int], all_periods: Sequ
         t, i, p = IndicatorTarget.__table__.c, Indicator.__table__.c, Project.__table__.c
         rows = conn.execute(
             select(t.indicator_id, t.country_iso3, t.baseline, t.target, i.code, i.aggregation, i.direction,
-                   i.priority_code, i.standard_indicator_code, i.project_id, p.code, p.start_date, p.end_date)
+                   i.priority_code, i.standard_indicator_code, i.project_id, p.code, p.start_date, p.end_date,
+                   i.measure, i.reporting_frequency, t.opening_actual)
             .join(Indicator.__table__, i.id == t.indicator_id).join(Project.__table__, p.id == i.project_id)
             .where(t.indicator_id.in_(chunk)).order_by(t.indicator_id, t.country_iso3)).all()
         if countries is not None:
@@ -134,7 +139,7 @@ def load_lines(conn: Connection, indicator_ids: Iterable[int], all_periods: Sequ
             via = {name: {str(k): str(v) for k, v in conn.execute(select(*dim.via))}
                    for name, dim in DIMENSIONS.items() if dim.via is not None}
         for (iid, country, baseline, target, code, aggregation, direction, priority, standard, pid, pcode,
-             pstart, pend) in rows:
+             pstart, pend, measure, frequency, opening) in rows:
             keys: dict[str, list[str] | str] = {"priority": priority, "country": country, "project": pcode}
             if with_keys:
                 keys = _line_keys(priority, country, extra.get(pid, {}), via)
@@ -142,7 +147,8 @@ def load_lines(conn: Connection, indicator_ids: Iterable[int], all_periods: Sequ
                 indicator_id=iid, indicator_code=code, project_code=pcode, country=country,
                 aggregation=aggregation, direction=direction, baseline=float(baseline), target=float(target),
                 project_start=pstart, project_end=pend, results=tuple(results.get((iid, country), ())),
-                period_targets=tuple(targets.get((iid, country), ())), standard_indicator=standard, keys=keys,
+                period_targets=tuple(targets.get((iid, country), ())), standard_indicator=standard,
+                measure=measure, reporting_frequency=frequency, opening_actual=float(opening or 0), keys=keys,
             )
             out.append(LoadedLine(line, pid, priority, standard or ""))
     return out
@@ -150,29 +156,37 @@ def load_lines(conn: Connection, indicator_ids: Iterable[int], all_periods: Sequ
 
 # --- computing rows ---------------------------------------------------------------------
 
-def summary_rows(loaded: LoadedLine, all_periods: Sequence[PeriodInfo]) -> Iterator[dict]:
-    """The ``line_summary`` rows of one line, one per period, straight from the rules."""
+def summary_rows(loaded: LoadedLine, all_periods: Sequence[PeriodInfo],
+                 rows_for: Sequence[PeriodInfo] | None = None) -> Iterator[dict]:
+    """The ``line_summary`` rows of one line, one per period of ``rows_for`` (default: every
+    period), straight from the rules; ``all_periods`` is the calendar the rules read D from."""
     line = loaded.line
     # Including pending results changes nothing when none is submitted: evaluate once.
     has_pending = any(r.status == "submitted" for r in line.results)
     by_period = {r.period.code: r for r in line.results}
-    for period in all_periods:
-        approved = evaluate_line(line, period)
-        pending = evaluate_line(line, period, include_pending=True) if has_pending else approved
+    due = [p for p in all_periods if is_due(line.reporting_frequency, line.project_start, line.project_end, p)]
+    for period in all_periods if rows_for is None else rows_for:
+        # D found once per row; handing the rules D alone spares them a scan of every period.
+        d = max((p for p in due if p.end <= period.end), key=lambda p: (p.end, p.code), default=None)
+        calendar = [d] if d else []
+        approved = evaluate_line(line, period, periods=calendar)
+        pending = evaluate_line(line, period, include_pending=True, periods=calendar) if has_pending else approved
         own = by_period.get(period.code)
-        active, reported, on_time = completeness_of(CompletenessLine(
+        report_due, reported, on_time = completeness_of(CompletenessLine(
             keys={}, project_start=line.project_start, project_end=line.project_end,
-            result_status=own.status if own else None, submitted_at=own.submitted_at if own else None), period)
+            result_status=own.status if own else None, first_submitted_at=own.first_submitted_at if own else None,
+            reporting_frequency=line.reporting_frequency), period)
         yield {
             "indicator_id": line.indicator_id, "country_iso3": line.country, "period_code": period.code,
             "project_id": loaded.project_id, "priority_code": loaded.priority_code,
             "standard_code": loaded.standard_code, "baseline": line.baseline, "target": line.target,
             "expected": approved.expected,
             "actual": approved.actual, "progress": approved.progress, "status": approved.status,
-            "achieved": approved.achieved,
+            "achieved": approved.achieved, "numerator": approved.numerator, "denominator": approved.denominator,
             "actual_pending": pending.actual, "progress_pending": pending.progress,
             "status_pending": pending.status, "achieved_pending": pending.achieved,
-            "active": active, "reported": reported, "on_time": on_time,
+            "numerator_pending": pending.numerator, "denominator_pending": pending.denominator,
+            "report_due": report_due, "reported": reported, "on_time": on_time,
         }
 
 
@@ -181,18 +195,28 @@ def cell_aggregates(t: Table) -> list:
     def count_if(condition) -> object:
         return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
 
+    def total(expression) -> object:
+        return func.coalesce(func.sum(expression), 0.0)
+
     columns = [func.count().label("lines"), count_if(t.c.expected > 0).label("due"),
-               func.coalesce(func.sum(t.c.target), 0.0).label("target_sum")]
+               total(t.c.target).label("target_sum"), total(t.c.expected * t.c.target).label("target_to_date_sum")]
     for suffix in ("", "_pending"):
         status, progress = t.c["status" + suffix], t.c["progress" + suffix]
+        numerator, denominator = t.c["numerator" + suffix], t.c["denominator" + suffix]
+        clipped = case((progress > PROGRESS_CAP, PROGRESS_CAP), (progress < PROGRESS_FLOOR, PROGRESS_FLOOR),
+                       else_=progress)  # rules.clipped, in SQL
         columns += [count_if(status == s).label(s + suffix) for s in STATUSES]
         columns += [
-            count_if(t.c["achieved" + suffix].is_(True)).label("achieved" + suffix),
+            count_if(t.c["achieved" + suffix].is_(True)).label("reached" + suffix),
+            count_if(progress < 0).label("regressing" + suffix),
             func.count(progress).label("with_data" + suffix),
-            func.coalesce(func.sum(case((progress > PROGRESS_CAP, PROGRESS_CAP), else_=progress)), 0.0).label("progress_sum" + suffix),
-            func.coalesce(func.sum(t.c["actual" + suffix]), 0.0).label("actual_sum" + suffix),
+            total(clipped).label("progress_sum" + suffix),
+            total(t.c["actual" + suffix]).label("actual_sum" + suffix),
+            total(numerator).label("numerator_sum" + suffix),
+            total(denominator).label("denominator_sum" + suffix),
+            count_if(numerator.is_not(None) & denominator.is_not(None)).label("with_ratio" + suffix),
         ]
-    columns += [count_if(t.c[c].is_(True)).label(c) for c in ("active", "reported", "on_time")]
+    columns += [count_if(t.c[c].is_(True)).label(c) for c in ("report_due", "reported", "on_time")]
     return columns
 
 
@@ -332,7 +356,7 @@ def add_period(conn: Connection, code: str) -> None:
     if not period:
         return
     for chunk in _indicator_chunks(conn):
-        rows = [row for item in load_lines(conn, chunk, all_periods) for row in summary_rows(item, period)]
+        rows = [row for item in load_lines(conn, chunk, all_periods) for row in summary_rows(item, all_periods, period)]
         _insert(conn, LS, rows)
     _insert_sums(conn, REGION, REGION_KEY, LS.c.period_code == code)
     _insert_sums(conn, PROJECT, PROJECT_KEY, LS.c.period_code == code)

@@ -16,7 +16,7 @@ from sqlalchemy.engine import Connection
 from sqlmodel import Session
 
 from mne.errors import Invalid
-from mne.progress.rules import PeriodInfo
+from mne.progress.rules import PeriodInfo, default_as_of
 from mne.reference.models import Period
 
 
@@ -33,10 +33,8 @@ def all_periods(session: Session) -> list[PeriodInfo]:
 
 
 def default_period(periods: Sequence[PeriodInfo], today: date | None = None) -> PeriodInfo | None:
-    """The latest period that has ended by today (the first one if none has yet)."""
-    today = today or date.today()
-    ended = [p for p in periods if p.end < today]
-    return ended[-1] if ended else (periods[0] if periods else None)
+    """The default as-of period: the latest whose due date has passed (``rules.default_as_of``)."""
+    return default_as_of(periods, today or date.today())
 
 
 def matching(periods: Sequence[PeriodInfo], value: str, *, field: str) -> list[PeriodInfo]:
@@ -57,7 +55,7 @@ def matching(periods: Sequence[PeriodInfo], value: str, *, field: str) -> list[P
 
 
 def resolve_periods(session: Session, value: str | None, *, field: str) -> list[PeriodInfo]:
-    """The quarters ``value`` names (default: the latest ended)."""
+    """The quarters ``value`` names (default: the latest whose due date has passed)."""
     periods = all_periods(session)
     if value is None or not value.strip():
         chosen = default_period(periods)
