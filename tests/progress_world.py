@@ -58,12 +58,17 @@ class World:
         projects.create(self.session, self.officer(countries[0]), body)
         return self.session.exec(select(Project).where(Project.code == code)).one()
 
-    def indicator(self, project, code: str, targets: dict[str, tuple[float, float]], *, priority="SP1",
-                  aggregation="sum", direction="increase", standard=None, period_targets=()):
+    def indicator(self, project, code: str, targets: dict[str, tuple[float, ...]], *, priority="SP1",
+                  aggregation="sum", direction="increase", standard=None, period_targets=(), **fields):
+        """``targets`` maps a country to (baseline, target) or (baseline, target, opening actual);
+        ``fields`` are any other fields of the indicator (measure, reporting_frequency…)."""
         body = IndicatorCreate(code=code, statement=f"Indicator {code}", priority=priority, aggregation=aggregation,
                                direction=direction, standard_indicator=standard,
-                               targets=[{"country": c, "baseline": b, "target": t} for c, (b, t) in targets.items()],
-                               period_targets=[{"country": c, "period": p, "target": t} for c, p, t in period_targets])
+                               targets=[{"country": c, "baseline": t[0], "target": t[1],
+                                         **({"opening_actual": t[2]} if len(t) > 2 else {})}
+                                        for c, t in targets.items()],
+                               period_targets=[{"country": c, "period": p, "target": t} for c, p, t in period_targets],
+                               **fields)
         country = next(iter(targets))
         return indicators.create(self.session, self.officer(country), project, body).id
 
