@@ -72,11 +72,12 @@ class World:
         country = next(iter(targets))
         return indicators.create(self.session, self.officer(country), project, body).id
 
-    def report(self, indicator_id: int, country: str, period: str, value: float, status: str = "approved") -> int:
-        """A result taken through the workflow up to `status`."""
+    def report(self, indicator_id: int, country: str, period: str, value: float | None, status: str = "approved",
+               **fields) -> int:
+        """A result taken through the workflow up to `status`; ``fields`` e.g. a numerator."""
         officer = self.officer(country)
         rid = results.put_result(self.session, officer, ResultWrite(
-            indicator_id=indicator_id, country=country, period=period, value=value)).id
+            indicator_id=indicator_id, country=country, period=period, value=value, **fields)).id
         if status in ("submitted", "approved", "returned"):
             results.submit(self.session, officer, rid)
         if status == "approved":
@@ -106,3 +107,25 @@ def build_spec_example(session: Session, prefix: str) -> dict:
     world.report(s1, "XKX", "2022Q3", 55)
     world.report(s1, "XKX", "2022Q4", 5, "returned")
     return {"I1": i1, "I2": i2, "S1": s1}
+
+
+def build_spec_example_2(session: Session) -> dict:
+    """SPEC §5's worked example 2 (rev. 2): ARM-1 and GEO-1 under SP4, SRB-0 under SP2 with an
+    opening actual. Opens the periods it reports in; the caller commits."""
+    open_periods(session, "2020Q1", "2021Q2", "2022Q2", "2022Q4")
+    world = World(session)
+    arm = world.project("ARM-1", countries=("ARM",), priorities=("SP4",), start="2021-01-01", end="2022-12-31")
+    p1 = world.indicator(arm, "P1", {"ARM": (20, 60)}, priority="SP4", measure="percentage", aggregation="latest",
+                         standard="SP4.3")
+    world.report(p1, "ARM", "2021Q2", None, numerator=7, denominator=20)
+    world.report(p1, "ARM", "2022Q4", None, numerator=26, denominator=40)
+    geo = world.project("GEO-1", countries=("GEO",), priorities=("SP4",), start="2022-01-01", end="2023-12-31")
+    p2 = world.indicator(geo, "P2", {"GEO": (10, 50)}, priority="SP4", measure="percentage", aggregation="latest",
+                         standard="SP4.3")
+    world.report(p2, "GEO", "2022Q4", None, numerator=15, denominator=50)
+    p3 = world.indicator(geo, "P3", {"GEO": (0, 200)}, priority="SP4", reporting_frequency="semiannual")
+    world.report(p3, "GEO", "2022Q2", 64)
+    srb = world.project("SRB-0", countries=("SRB",), priorities=("SP2",), start="2019-01-01", end="2021-12-31")
+    s1 = world.indicator(srb, "S1", {"SRB": (0, 300, 120)}, priority="SP2")
+    world.report(s1, "SRB", "2020Q1", 30)
+    return {"P1": p1, "P2": p2, "P3": p3, "S1": s1}

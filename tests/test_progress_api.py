@@ -16,7 +16,7 @@ from mne.progress import snapshots
 from mne.projects import service as projects
 from mne.results.models import Result
 from tests import factories
-from tests.progress_world import World, open_periods
+from tests.progress_world import World, build_spec_example_2, open_periods
 
 API = "/api/v1"
 
@@ -83,7 +83,8 @@ def test_worked_example_rollup_by_country(client, example, reviewer):
     (kgz,) = body["groups"]
     assert kgz["key"] == "KGZ" and kgz["label"] == "Kyrgyzstan"
     assert kgz["lines"] == 3
-    assert kgz["status_counts"] == {"on_track": 1, "at_risk": 0, "off_track": 1, "no_data": 1, "not_started": 0}
+    assert kgz["status_counts"] == {"on_track": 1, "at_risk": 0, "off_track": 1, "no_data": 1, "not_started": 0,
+                                    "achieved": 0, "not_achieved": 0}
     assert kgz["mean_progress"] == pytest.approx(0.375)  # (0.5 + 0.25) / 2; I3 has no data
     assert kgz["on_track_share"] == pytest.approx(1 / 3)
     assert kgz["standard_indicators"] == []
@@ -97,7 +98,8 @@ def test_rollup_with_pending_and_earlier_as_of(client, example, reviewer):
     # I2 has nothing counted yet; I3 neither.
     early = client.get(f"{API}/rollup?by=country&as_of=2022Q1&project=KGZ-EXAMPLE", headers=reviewer).json()
     (kgz,) = early["groups"]
-    assert kgz["status_counts"] == {"on_track": 1, "at_risk": 0, "off_track": 0, "no_data": 2, "not_started": 0}
+    assert kgz["status_counts"] == {"on_track": 1, "at_risk": 0, "off_track": 0, "no_data": 2, "not_started": 0,
+                                    "achieved": 0, "not_achieved": 0}
     assert kgz["mean_progress"] == pytest.approx(0.125)
     # A year given as as_of means its last quarter.
     assert client.get(f"{API}/rollup?by=country&as_of=2022&project=KGZ-EXAMPLE",
@@ -144,7 +146,7 @@ def region(world: World, example, session):
     project = world.project("WB-STD", countries=("SRB", "BIH"), priorities=("SP1",), donors=("USAID",),
                             start="2022-01-01", end="2022-12-31")
     std = world.indicator(project, "S1", {"SRB": (0, 100), "BIH": (0, 50)}, standard="SP1.1")
-    world.report(std, "SRB", "2022Q2", 60)  # 60 of 100 by Q4 when all is due: r = 0.6 at risk
+    world.report(std, "SRB", "2022Q2", 60)  # 60 of 100 when the project ended in 2022Q4: not achieved
     world.report(std, "BIH", "2022Q3", 55)  # 110 %: achieved
     session.commit()
     return std
@@ -153,11 +155,13 @@ def region(world: World, example, session):
 def test_standard_indicators_sum_across_lines(client, region, reviewer):
     body = client.get(f"{API}/rollup?by=priority&as_of=2022Q4", headers=reviewer).json()
     sp1 = next(g for g in body["groups"] if g["key"] == "SP1")
-    assert sp1["standard_indicators"] == [{"code": "SP1.1", "actual": 115.0, "target": 150.0}]
+    # the whole target is due by 2022Q4 (the project's end): target to date 1 x 100 + 1 x 50
+    assert sp1["standard_indicators"] == [{"code": "SP1.1", "measure": "number", "method": "sum", "actual": 115.0,
+                                           "target": 150.0, "target_to_date": 150.0, "lines_with_data": 2}]
     by_country = {g["key"]: g for g in client.get(f"{API}/rollup?by=country&as_of=2022Q4&priority=SP1",
                                                   headers=reviewer).json()["groups"]}
-    assert by_country["SRB"]["status_counts"]["at_risk"] == 1
-    assert by_country["BIH"]["status_counts"]["on_track"] == 1
+    assert by_country["SRB"]["status_counts"]["not_achieved"] == 1  # ended at 60 %: final
+    assert by_country["BIH"]["status_counts"]["achieved"] == 1
     assert by_country["BIH"]["mean_progress"] == 1.0  # 1.1 capped at 1
     lines = lines_by_code(client.get(f"{API}/indicator-lines?as_of=2022Q4&country=BIH", headers=reviewer))
     assert lines["S1"]["progress"] == pytest.approx(1.1) and lines["S1"]["achieved"] is True
@@ -233,7 +237,8 @@ def test_changing_targets_and_dates_moves_the_figures(client, world, example, se
 
     officer = world.officer("KGZ")
     indicator, project = indicators.get(session, officer, example["I1"])
-    indicators.update(session, officer, indicator, project, IndicatorUpdate(targets=[{"country": "KGZ", "target": 200}]))
+    indicators.update(session, officer, indicator, project, IndicatorUpdate(targets=[{"country": "KGZ", "target": 200}],
+                                                                                reason="the donor halved it"))
     session.commit()
     lines = lines_by_code(client.get(f"{API}/indicator-lines?as_of=2022Q4&project=KGZ-EXAMPLE", headers=reviewer))
     assert lines["I1"]["progress"] == pytest.approx(1.0) and lines["I1"]["achieved"] is True
@@ -250,10 +255,11 @@ def test_completeness_for_a_period(client, world, example, session, reviewer):
     assert body["period"] == "2022Q4" and body["by"] == "country"
     assert body["groups"] == [{"key": "KGZ", "label": "Kyrgyzstan", "expected": 3, "reported": 2, "on_time": 0,
                                "rate": pytest.approx(2 / 3), "on_time_rate": 0.0}]
-    # A result submitted on its due date is on time.
+    # A result first submitted on its due date is on time, though returned and sent again later.
     result = session.exec(select(Result).where(Result.indicator_id == example["I1"],
                                                Result.period_code == "2022Q4")).one()
-    result.submitted_at = datetime(2023, 1, 30, 17, tzinfo=UTC)
+    result.first_submitted_at = datetime(2023, 1, 30, 17, tzinfo=UTC)
+    result.submitted_at = datetime(2023, 2, 20, 9, tzinfo=UTC)
     session.add(result)
     snapshots.mark_lines(session, [(result.indicator_id, result.country_iso3)])  # written past the services
     session.commit()
@@ -320,3 +326,46 @@ def test_nul_characters_are_bad_input_not_a_crash(client, reviewer, path):
     response = client.get(API + path, headers=reviewer)
     assert response.status_code in (400, 422), response.text  # PostgreSQL cannot compare NUL
     assert response.json()["error"]["code"] in ("invalid", "bad_request")
+
+
+# --- SPEC worked example 2 (rev. 2) through the API -------------------------------------------
+
+@pytest.fixture
+def example_2(session):
+    ids = build_spec_example_2(session)
+    session.commit()
+    return ids
+
+
+def test_spec_worked_example_2_lines(client, example_2, reviewer):
+    q4 = lines_by_code(client.get(f"{API}/indicator-lines?as_of=2022Q4", headers=reviewer))
+    assert (q4["P1"]["actual"], q4["P1"]["progress"], q4["P1"]["status"]) == (65, pytest.approx(1.125), "achieved")
+    assert q4["P1"]["achieved"] is True
+    assert (q4["P2"]["actual"], q4["P2"]["expected"], q4["P2"]["progress"], q4["P2"]["status"]) == \
+           (30, pytest.approx(0.5), pytest.approx(0.5), "on_track")
+    assert (q4["P3"]["expected"], q4["P3"]["progress"], q4["P3"]["status"]) == \
+           (pytest.approx(0.5), pytest.approx(0.32), "at_risk")
+    q3 = lines_by_code(client.get(f"{API}/indicator-lines?as_of=2022Q3", headers=reviewer))
+    assert (q3["P3"]["expected"], q3["P3"]["status"]) == (pytest.approx(181 / 730), "on_track")
+    s1 = lines_by_code(client.get(f"{API}/indicator-lines?as_of=2020Q1", headers=reviewer))["S1"]
+    assert (s1["actual"], s1["progress"], s1["expected"], s1["status"]) == \
+           (150, pytest.approx(0.5), pytest.approx(456 / 1096), "on_track")
+
+
+def test_spec_worked_example_2_rollup(client, example_2, reviewer):
+    body = client.get(f"{API}/rollup?by=priority&as_of=2022Q4", headers=reviewer).json()
+    sp4 = next(g for g in body["groups"] if g["key"] == "SP4")
+    assert {k: v for k, v in sp4["status_counts"].items() if v} == {"achieved": 1, "on_track": 1, "at_risk": 1}
+    assert round(sp4["mean_progress"], 4) == 0.6067 and sp4["on_track_share"] == pytest.approx(2 / 3)
+    assert sp4["regressing"] == 0
+    assert sp4["standard_indicators"] == [{"code": "SP4.3", "measure": "percentage", "method": "ratio",
+                                           "actual": 45.56, "target": 55.0, "target_to_date": None,
+                                           "lines_with_data": 2}]
+
+
+def test_spec_worked_example_2_completeness(client, example_2, reviewer):
+    def geo(period: str) -> dict:
+        body = client.get(f"{API}/completeness?period={period}&country=GEO", headers=reviewer).json()
+        return {k: body["groups"][0][k] for k in ("expected", "reported")}
+    assert geo("2022Q4") == {"expected": 2, "reported": 1}  # P2 and P3 due; P2 reported
+    assert geo("2022Q3") == {"expected": 1, "reported": 0}  # P3 not due in Q3
