@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from mne.base import Aggregation, Direction, Disaggregation, Level, Measure
+from mne.base import Aggregation, Direction, Disaggregation, Level, Measure, ReportingFrequency
 
 INDICATOR_CODE_PATTERN = r"^[A-Za-z0-9._-]{1,32}$"
 
@@ -14,6 +14,8 @@ class LineTarget(BaseModel):
     country: str = Field(min_length=3, max_length=3)
     baseline: float = Field(default=0, ge=0, allow_inf_nan=False)
     target: float = Field(ge=0, allow_inf_nan=False)
+    opening_actual: float = Field(default=0, ge=0, allow_inf_nan=False,
+                                  description="a sum line's achievement before the first reporting period")
 
 
 class PeriodTargetIn(BaseModel):
@@ -33,6 +35,10 @@ class IndicatorBase(BaseModel):
     aggregation: Aggregation | None = Field(default=None, description="default: sum for numbers, latest for percentages")
     direction: Direction = Direction.increase
     disaggregation: Disaggregation = Disaggregation.none
+    reporting_frequency: ReportingFrequency = Field(
+        default=ReportingFrequency.quarterly,
+        description="when a result is due: every quarter; semiannual in Q2 and Q4; annual in Q4; "
+                    "endline in the period in which the project ends")
     standard_indicator: str | None = None
     targets: list[LineTarget] = Field(min_length=1)
     period_targets: list[PeriodTargetIn] = Field(default_factory=list)
@@ -61,9 +67,12 @@ class IndicatorUpdate(BaseModel):
     aggregation: Aggregation | None = None
     direction: Direction | None = None
     disaggregation: Disaggregation | None = None
+    reporting_frequency: ReportingFrequency | None = None
     standard_indicator: str | None = None
     targets: list[LineTarget] | None = Field(default=None, min_length=1)
     period_targets: list[PeriodTargetIn] | None = None
+    reason: str | None = Field(default=None, max_length=5_000,
+                               description="why baselines or targets change: required once a result is approved")
 
 
 class IndicatorRead(BaseModel):
@@ -77,6 +86,7 @@ class IndicatorRead(BaseModel):
     aggregation: Aggregation
     direction: Direction
     disaggregation: Disaggregation
+    reporting_frequency: ReportingFrequency
     standard_indicator: str | None
     targets: list[LineTarget]
     period_targets: list[PeriodTargetIn]

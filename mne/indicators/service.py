@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 
 from sqlmodel import Session, delete, select
@@ -9,14 +10,18 @@ from sqlmodel import Session, delete, select
 from mne.audit import service as audit
 from mne.auth import scope
 from mne.auth.principal import Principal
-from mne.base import Aggregation, Direction, Measure, utcnow
-from mne.errors import Forbidden, Invalid, NotFound
+from mne.base import Aggregation, Direction, Measure, ResultStatus, utcnow
+from mne.errors import Forbidden, Invalid, Locked, NotFound
 from mne.indicators.models import Indicator, IndicatorTarget, PeriodTarget
 from mne.indicators.schemas import IndicatorCreate, IndicatorRead, IndicatorUpdate, LineTarget, PeriodTargetIn
 from mne.progress import snapshots
 from mne.projects.models import Project, ProjectCountry, ProjectPriority
 from mne.reference.models import Period, StandardIndicator
 from mne.results.models import Result
+
+# What an approved result was measured against: these never change once one exists (SPEC §3 rev. 2).
+LOCKED_FIELDS = ("measure", "aggregation", "direction", "disaggregation", "reporting_frequency", "standard_indicator")
+TOLERANCE = 1e-9
 
 
 def validate(session: Session, project: Project, data: dict, *, indicator_id: int | None) -> list[dict]:
@@ -33,13 +38,22 @@ def validate(session: Session, project: Project, data: dict, *, indicator_id: in
     priorities = set(session.exec(select(ProjectPriority.priority_code).where(ProjectPriority.project_id == project.id)))
     if data["priority"] not in priorities:
         bad("priority", f"must be one of the project's priorities ({', '.join(sorted(priorities))})")
-    if data.get("standard_indicator") and session.get(StandardIndicator, data["standard_indicator"]) is None:
+    standard = session.get(StandardIndicator, data["standard_indicator"]) if data.get("standard_indicator") else None
+    if data.get("standard_indicator") and standard is None:
         bad("standard_indicator", f"unknown standard indicator {data['standard_indicator']!r}")
+    elif standard is not None and standard.priority_code != data["priority"]:
+        bad("standard_indicator", f"{standard.code} is a standard indicator of {standard.priority_code}, "
+                                  f"not of the indicator's priority {data['priority']}")
+    elif standard is not None and standard.measure != data["measure"]:
+        bad("standard_indicator", f"{standard.code} is measured as a {standard.measure}, "
+                                  f"this indicator as a {data['measure']}")
     owner = session.exec(select(Indicator.id).where(Indicator.project_id == project.id,
                                                     Indicator.code == data["code"])).first()
     if owner is not None and owner != indicator_id:
         bad("code", f"{data['code']} is already used by another indicator of this project")
     countries = set(session.exec(select(ProjectCountry.country_iso3).where(ProjectCountry.project_id == project.id)))
+    periods = {p.code: p for p in session.exec(select(Period))}
+    first = min(periods.values(), key=lambda p: (p.start_date, p.code), default=None)
     seen: set[str] = set()
     for i, t in enumerate(data["targets"]):
         field = f"targets.{i}"
@@ -59,11 +73,18 @@ def validate(session: Session, project: Project, data: dict, *, indicator_id: in
                 bad(f"{field}.target", "an increasing indicator's target must be above its baseline")
             elif data["direction"] == Direction.decrease and t.target > t.baseline:
                 bad(f"{field}.target", "a decreasing indicator's target must be below its baseline")
+        if t.opening_actual:  # a negative one is refused by the schema
+            if data["aggregation"] != Aggregation.sum:
+                bad(f"{field}.opening_actual", "only a sum line has an opening actual "
+                                               "(a latest line's actual is its latest value)")
+            elif first is None or project.start_date >= first.start_date:
+                since = f" ({first.code}, from {first.start_date})" if first else ""
+                bad(f"{field}.opening_actual", "only a project that began before the first reporting period"
+                                               f"{since} has an opening actual")
     if indicator_id is not None:
         reported = set(session.exec(select(Result.country_iso3).where(Result.indicator_id == indicator_id)))
         for country in sorted(reported - seen):
             bad("targets", f"{country} already has results on this indicator; its target cannot be removed")
-    periods = {p.code: p for p in session.exec(select(Period))}
     seen_pt: set[tuple[str, str]] = set()
     for i, pt in enumerate(data["period_targets"]):
         field = f"period_targets.{i}"
@@ -79,7 +100,35 @@ def validate(session: Session, project: Project, data: dict, *, indicator_id: in
         seen_pt.add((pt.country, pt.period))
         if data["measure"] == Measure.percentage and pt.target > 100:
             bad(f"{field}.target", "a percentage is between 0 and 100")
+    _check_period_targets(data, periods, bad)
     return problems
+
+
+def _check_period_targets(data: dict, periods: dict[str, Period], bad) -> None:
+    """Period targets agree with their line: a sum's add up to at most its target; a latest's each
+    lie between its baseline and target."""
+    lines = {t.country: t for t in data["targets"]}
+    by_line: dict[str, list[tuple[Period, int]]] = defaultdict(list)
+    for i, pt in enumerate(data["period_targets"]):
+        line = lines.get(pt.country)
+        if line is None or pt.period not in periods:
+            continue  # reported above
+        if data["aggregation"] == Aggregation.latest:
+            low, high = sorted((line.baseline, line.target))
+            if not low - TOLERANCE <= pt.target <= high + TOLERANCE:
+                bad(f"period_targets.{i}.target",
+                    f"{pt.country} {pt.period}: a period target of a latest line lies between its baseline "
+                    f"{line.baseline:g} and its target {line.target:g}")
+        else:
+            by_line[pt.country].append((periods[pt.period], i))
+    for country, entries in by_line.items():
+        total, limit = 0.0, lines[country].target
+        for period, i in sorted(entries, key=lambda e: (e[0].start_date, e[0].code)):
+            total += data["period_targets"][i].target
+            if total > limit + TOLERANCE:
+                bad(f"period_targets.{i}.target", f"{country}'s period targets add up to {total:g} by {period.code}, "
+                                                  f"more than the line's target of {limit:g}")
+                break
 
 
 def read_many(session: Session, indicators: list[Indicator], project_code: str | None = None) -> list[IndicatorRead]:
@@ -90,7 +139,8 @@ def read_many(session: Session, indicators: list[Indicator], project_code: str |
     if ids:
         for t in session.exec(select(IndicatorTarget).where(IndicatorTarget.indicator_id.in_(ids))
                               .order_by(IndicatorTarget.country_iso3)):
-            targets[t.indicator_id].append(LineTarget(country=t.country_iso3, baseline=t.baseline, target=t.target))
+            targets[t.indicator_id].append(LineTarget(country=t.country_iso3, baseline=t.baseline, target=t.target,
+                                                      opening_actual=t.opening_actual))
         for t in session.exec(select(PeriodTarget).where(PeriodTarget.indicator_id.in_(ids))
                               .order_by(PeriodTarget.country_iso3, PeriodTarget.period_code)):
             period_targets[t.indicator_id].append(PeriodTargetIn(country=t.country_iso3, period=t.period_code, target=t.target))
@@ -101,8 +151,8 @@ def read_many(session: Session, indicators: list[Indicator], project_code: str |
         IndicatorRead(
             id=i.id, project_code=project_code or codes[i.project_id], code=i.code, statement=i.statement,
             level=i.level, priority=i.priority_code, measure=i.measure, aggregation=i.aggregation,
-            direction=i.direction, disaggregation=i.disaggregation, standard_indicator=i.standard_indicator_code,
-            targets=targets[i.id], period_targets=period_targets[i.id],
+            direction=i.direction, disaggregation=i.disaggregation, reporting_frequency=i.reporting_frequency,
+            standard_indicator=i.standard_indicator_code, targets=targets[i.id], period_targets=period_targets[i.id],
         )
         for i in indicators
     ]
@@ -126,6 +176,58 @@ def get(session: Session, principal: Principal, indicator_id: int) -> tuple[Indi
     return indicator, session.get(Project, indicator.project_id)
 
 
+def approved_periods(session: Session, indicator_id: int) -> list[str]:
+    """The periods of the indicator's approved results, oldest first: while there is one, its
+    definition is locked (SPEC §3 rev. 2)."""
+    return list(session.exec(select(Result.period_code).where(
+        Result.indicator_id == indicator_id, Result.status == ResultStatus.approved)
+        .distinct().order_by(Result.period_code)))
+
+
+def lock_reason(periods: list[str]) -> str:
+    """Why the definition of an indicator with approved results in ``periods`` is locked, in words."""
+    shown = ", ".join(periods[:4]) + (" …" if len(periods) > 4 else "")
+    return f"this indicator has approved results ({shown})"
+
+
+def _same(a: dict, b: dict) -> bool:
+    return a.keys() == b.keys() and all(
+        all(math.isclose(x, y, rel_tol=1e-12, abs_tol=TOLERANCE) for x, y in zip(a[k], b[k], strict=True)) for k in a)
+
+
+def targets_changed(before: IndicatorRead, data: dict) -> bool:
+    """Whether ``data`` changes a baseline, a target, an opening actual or a period target."""
+    def lines(targets):
+        return {t.country: (t.baseline, t.target, t.opening_actual) for t in targets}
+
+    def milestones(period_targets):
+        return {(t.country, t.period): (t.target,) for t in period_targets}
+
+    return not (_same(lines(before.targets), lines(data["targets"]))
+                and _same(milestones(before.period_targets), milestones(data["period_targets"])))
+
+
+def _check_lock(session: Session, before: IndicatorRead, data: dict, reason: str) -> list[dict]:
+    """Once a result is approved: 409 `locked` for a change of definition; the problem of a change
+    of baselines or targets without a reason."""
+    periods = approved_periods(session, before.id)
+    if not periods:
+        return []
+
+    def norm(value):
+        return None if value is None or value == "" else str(value)
+
+    was = before.model_dump()
+    changed = [f for f in LOCKED_FIELDS if norm(data[f]) != norm(was[f])]
+    why = lock_reason(periods)
+    if changed:
+        raise Locked(f"{', '.join(changed)} cannot change: {why}",
+                     details=[{"field": f, "message": f"locked: {why}"} for f in changed])
+    if targets_changed(before, data) and not reason:
+        return [{"field": "reason", "message": f"say why the baselines or targets change: {why}"}]
+    return []
+
+
 def _ensure_can_edit(session: Session, principal: Principal, project: Project) -> None:
     if not scope.can_edit_project(session, principal, project):
         raise Forbidden("only an officer of the project's lead country can define its indicators")
@@ -141,7 +243,7 @@ def _write_targets(session: Session, indicator_id: int, data: dict) -> None:
     session.exec(delete(PeriodTarget).where(PeriodTarget.indicator_id == indicator_id))
     session.flush()
     session.add_all(IndicatorTarget(indicator_id=indicator_id, country_iso3=t.country, baseline=t.baseline,
-                                    target=t.target) for t in data["targets"])
+                                    target=t.target, opening_actual=t.opening_actual) for t in data["targets"])
     session.add_all(PeriodTarget(indicator_id=indicator_id, country_iso3=t.country, period_code=t.period,
                                  target=t.target) for t in data["period_targets"])
 
@@ -155,7 +257,7 @@ def create(session: Session, principal: Principal, project: Project, body: Indic
         project_id=project.id, code=body.code, statement=body.statement, level=body.level,
         priority_code=body.priority, measure=body.measure, aggregation=body.aggregation,
         direction=body.direction, disaggregation=body.disaggregation,
-        standard_indicator_code=body.standard_indicator, position=count,
+        reporting_frequency=body.reporting_frequency, standard_indicator_code=body.standard_indicator, position=count,
     )
     session.add(indicator)
     session.flush()
@@ -170,19 +272,24 @@ def create(session: Session, principal: Principal, project: Project, body: Indic
 
 def update(session: Session, principal: Principal, indicator: Indicator, project: Project,
            body: IndicatorUpdate) -> IndicatorRead:
+    """Change what is given. Once a result is approved the definition is locked (409) and a change
+    of baselines or targets needs a `reason`, which the audit event keeps."""
     _ensure_can_edit(session, principal, project)
     before = read(session, indicator)
     changes = body.model_dump(exclude_unset=True)
+    reason = (changes.pop("reason", None) or "").strip()
     for key in ("targets", "period_targets"):
         if key in changes:
             changes[key] = getattr(body, key) or []
-    for key in ("code", "statement", "level", "priority", "measure", "aggregation", "direction", "disaggregation"):
+    for key in ("code", "statement", "level", "priority", "measure", "aggregation", "direction", "disaggregation",
+                "reporting_frequency"):
         if key in changes and changes[key] is None:
             raise Invalid.field(key, "cannot be empty")
     data = {**before.model_dump(), "targets": before.targets, "period_targets": before.period_targets, **changes}
     if "measure" in changes and changes["measure"] == Measure.percentage and "aggregation" not in changes:
         data["aggregation"] = Aggregation.latest
-    _raise(validate(session, project, data, indicator_id=indicator.id))
+    problems = _check_lock(session, before, data, reason)
+    _raise(validate(session, project, data, indicator_id=indicator.id) + problems)
     indicator.code = data["code"]
     indicator.statement = data["statement"]
     indicator.level = data["level"]
@@ -191,6 +298,7 @@ def update(session: Session, principal: Principal, indicator: Indicator, project
     indicator.aggregation = data["aggregation"]
     indicator.direction = data["direction"]
     indicator.disaggregation = data["disaggregation"]
+    indicator.reporting_frequency = data["reporting_frequency"]
     indicator.standard_indicator_code = data["standard_indicator"]
     indicator.updated_at = utcnow()
     session.add(indicator)
@@ -199,6 +307,7 @@ def update(session: Session, principal: Principal, indicator: Indicator, project
     session.flush()
     after = read(session, indicator)
     audit.record(session, actor_id=principal.id, action="indicator.update", entity="indicator",
-                 entity_id=indicator.id, before=before.model_dump(mode="json"), after=after.model_dump(mode="json"))
+                 entity_id=indicator.id, before=before.model_dump(mode="json"), after=after.model_dump(mode="json"),
+                 reason=reason)
     snapshots.mark_indicator(session, indicator.id)
     return after
