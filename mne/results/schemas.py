@@ -10,7 +10,9 @@ from mne.base import ResultStatus
 
 
 class Disaggregation(BaseModel):
-    """Values by sex and, for `sex_age` indicators, by age group; each group adds up to the value."""
+    """Values by sex and, for `sex_age` indicators, by age group. For a `number` indicator each group
+    adds up to the value; for a `percentage` indicator each is the percentage within that group
+    (0–100) and they need not add up."""
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
@@ -28,8 +30,12 @@ class ResultWrite(BaseModel):
     indicator_id: int
     country: str = Field(min_length=3, max_length=3)
     period: str = Field(min_length=1, max_length=8)
-    value: float = Field(ge=0, allow_inf_nan=False)
+    value: float | None = Field(default=None, ge=0, allow_inf_nan=False,
+                                description="may be left out when numerator and denominator are given")
     disaggregation: Disaggregation | None = None
+    numerator: int | None = Field(default=None, ge=0, description="a percentage's count: 0 ≤ numerator ≤ denominator")
+    denominator: int | None = Field(default=None, gt=0,
+                                    description="a percentage's base: value = 100 × numerator / denominator")
     narrative: str = Field(default="", max_length=10_000)
     means_of_verification: str = Field(default="", max_length=2_000)
     version: int | None = Field(default=None, ge=1, description="required to update an existing result")
@@ -65,6 +71,8 @@ class ResultRead(BaseModel):
     period: str
     value: float
     disaggregation: Disaggregation | None
+    numerator: int | None = None
+    denominator: int | None = None
     narrative: str
     means_of_verification: str
     status: ResultStatus

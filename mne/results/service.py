@@ -88,7 +88,36 @@ def _ensure_unlocked(period: Period, status: str | None, action: str = "edit") -
         raise refusal
 
 
+def _check_value(indicator: Indicator, body: ResultWrite) -> float:
+    """The value of a result: as given, or 100 × numerator / denominator of a percentage (SPEC §3 rev. 2)."""
+    ratio = {k: getattr(body, k) for k in ("numerator", "denominator") if getattr(body, k) is not None}
+    if ratio and indicator.measure != Measure.percentage:
+        raise Invalid.field(next(iter(ratio)), "only a percentage indicator takes a numerator and denominator")
+    if len(ratio) == 1:
+        missing = "denominator" if "numerator" in ratio else "numerator"
+        raise Invalid.field(missing, f"give the {missing} too, or neither")
+    value = body.value
+    if ratio:
+        if body.numerator > body.denominator:
+            raise Invalid.field("numerator", f"the numerator ({body.numerator}) cannot exceed "
+                                             f"the denominator ({body.denominator})")
+        computed = round(100 * body.numerator / body.denominator, 2)
+        if value is None:
+            value = computed
+        elif abs(value - computed) > 0.01 + TOLERANCE:
+            raise Invalid.field("value", f"{value:g} differs from 100 × {body.numerator} / {body.denominator} = "
+                                         f"{computed:g}; leave the value out or correct it")
+    if value is None:
+        raise Invalid.field("value", "this is required" if indicator.measure != Measure.percentage
+                            else "this is required, unless a numerator and denominator are given")
+    if indicator.measure == Measure.percentage and value > 100:
+        raise Invalid.field("value", "a percentage is between 0 and 100")
+    return value
+
+
 def _check_disaggregation(indicator: Indicator, value: float, d: Disaggregation | None) -> dict[str, float | None]:
+    """The columns of a breakdown: counts that add up to the value of a `number` indicator, or each
+    group's own percentage (0–100, not adding up) of a `percentage` one."""
     columns: dict[str, float | None] = {f: None for f in SEX_FIELDS + AGE_FIELDS}
     if d is None:
         return columns
@@ -99,6 +128,12 @@ def _check_disaggregation(indicator: Indicator, value: float, d: Disaggregation 
         raise Invalid.field("disaggregation", "this indicator is not disaggregated")
     if age and indicator.disaggregation != DisaggregationKind.sex_age:
         raise Invalid.field("disaggregation", "this indicator is disaggregated by sex only, not by age")
+    if indicator.measure == Measure.percentage:
+        for name, v in {**sex, **age}.items():
+            if v > 100:
+                field = Disaggregation.model_fields[name].alias or name
+                raise Invalid.field(f"disaggregation.{field}", "a group's percentage is between 0 and 100")
+        return {**columns, **sex, **age}  # each group's own percentage: they need not add up
     for label, group in (("sex", sex), ("age", age)):
         if group and not math.isclose(sum(group.values()), value, abs_tol=TOLERANCE):
             parts = " + ".join(f"{v:g}" for v in group.values())
@@ -124,14 +159,14 @@ def put_result(session: Session, principal: Principal, body: ResultWrite) -> Res
     if not in_project_dates(period, project):
         raise Invalid.field("period", f"{period.code} is outside the project's dates "
                                       f"({project.start_date} to {project.end_date})")
-    if indicator.measure == Measure.percentage and body.value > 100:
-        raise Invalid.field("value", "a percentage is between 0 and 100")
-    columns = _check_disaggregation(indicator, body.value, body.disaggregation)
+    value = _check_value(indicator, body)
+    columns = _check_disaggregation(indicator, value, body.disaggregation)
     existing = session.exec(select(Result).where(
         Result.indicator_id == indicator.id, Result.country_iso3 == country, Result.period_code == period.code)).first()
     _ensure_unlocked(period, existing.status if existing else None)
     now = utcnow()
-    values = {"value": body.value, **columns, "narrative": body.narrative,
+    values = {"value": value, **columns, "numerator": body.numerator, "denominator": body.denominator,
+              "narrative": body.narrative,
               "means_of_verification": body.means_of_verification}
     if existing is None:
         if body.version is not None:
@@ -287,6 +322,7 @@ def to_read(session: Session, results: list[Result]) -> list[ResultRead]:
             id=r.id, indicator_id=r.indicator_id, indicator_code=ind.code, project_code=projects[ind.project_id],
             country=r.country_iso3, period=r.period_code, value=r.value,
             disaggregation=Disaggregation(**disaggregated) if any(v is not None for v in disaggregated.values()) else None,
+            numerator=r.numerator, denominator=r.denominator,
             narrative=r.narrative, means_of_verification=r.means_of_verification, status=r.status,
             review_note=r.review_note, version=r.version, created_at=r.created_at, updated_at=r.updated_at,
             submitted_at=r.submitted_at, approved_at=r.approved_at,
