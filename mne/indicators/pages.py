@@ -2,7 +2,9 @@
 country and optional per-period targets.
 
 Validated by the API's schemas (`IndicatorCreate`, `IndicatorUpdate`) and written by
-`mne.indicators.service`: the rules of SPEC §3 live there once.
+`mne.indicators.service`: the rules of SPEC §3 live there once, the definitions lock too (the
+form shows the locked fields disabled, with their stored values as hidden fields, and asks
+for a reason).
 """
 
 from __future__ import annotations
@@ -16,11 +18,11 @@ from sqlmodel import Session
 
 from mne.auth import scope
 from mne.auth.principal import Principal
-from mne.base import Aggregation, Direction, Disaggregation, Level, Measure
+from mne.base import Aggregation, Direction, Disaggregation, Level, Measure, ReportingFrequency
 from mne.deps import EditorUser, SessionDep
-from mne.errors import Forbidden, Invalid
+from mne.errors import Conflict, Forbidden, Invalid
 from mne.formatting import input_number
-from mne.forms import FormDataDep, field_errors, parse_id, place_errors, refuse_nul
+from mne.forms import FormDataDep, field_errors, parse_id, place_errors, refuse_nul, sentence
 from mne.indicators import service
 from mne.indicators.models import Indicator
 from mne.indicators.schemas import IndicatorCreate, IndicatorRead, IndicatorUpdate
@@ -41,21 +43,28 @@ CHOICES = {
     "directions": {Direction.increase: "Increase", Direction.decrease: "Decrease"},
     "disaggregations": {Disaggregation.none: "None", Disaggregation.sex: "By sex",
                         Disaggregation.sex_age: "By sex and age group"},
+    "frequencies": {ReportingFrequency.quarterly: "Quarterly — due every quarter",
+                    ReportingFrequency.semiannual: "Semiannual — due in Q2 and Q4",
+                    ReportingFrequency.annual: "Annual — due in Q4",
+                    ReportingFrequency.endline: "Endline — due in the period in which the project ends"},
 }
 FIELDS = ("code", "statement", "level", "priority", "measure", "aggregation", "direction", "disaggregation",
-          "standard_indicator")
-ROW_ERROR = re.compile(r"^(target\.[A-Z]{3}\.(baseline|target)|pt\.[A-Z]{3}\.\w+)$")
+          "reporting_frequency", "standard_indicator")
+TARGET_INPUTS = (("baseline", "baseline"), ("target", "target"), ("opening_actual", "opening"))  # key, input name
+ROW_ERROR = re.compile(r"^(target\.[A-Z]{3}\.(baseline|target|opening_actual)|pt\.[A-Z]{3}\.\w+)$")
 
 
 def _context(session: Session, project: Project) -> dict:
     read = projects.read(session, project)
     names = {c.iso3: c for c in reference.countries(session)}
+    periods = reference.periods(session)
     return {
         **CHOICES,
         "project": read,
         "countries": [names[c] for c in read.countries if c in names],
-        "periods": [p for p in reference.periods(session)
-                    if p.end_date >= project.start_date and p.start_date <= project.end_date],
+        "first_period": periods[0] if periods else None,
+        "opening_applies": bool(periods) and project.start_date < periods[0].start_date,
+        "periods": [p for p in periods if p.end_date >= project.start_date and p.start_date <= project.end_date],
         "priorities": [p for p in reference.priorities(session) if p.code in read.priorities],
         "standard_indicators": reference.standard_indicators(session),
         "kosovo_note": KOSOVO in read.countries,
@@ -65,21 +74,27 @@ def _context(session: Session, project: Project) -> dict:
 def _blank(ctx: dict) -> dict:
     return {"code": "", "statement": "", "level": "outcome", "priority": ctx["project"].priorities[0],
             "measure": "number", "aggregation": "", "direction": "increase", "disaggregation": "none",
-            "standard_indicator": "", "targets": {}, "period_targets": {}}
+            "reporting_frequency": "quarterly", "standard_indicator": "", "targets": {}, "period_targets": {},
+            "reason": ""}
 
 
 def _from_indicator(read: IndicatorRead) -> dict:
     return {"code": read.code, "statement": read.statement, "level": str(read.level), "priority": read.priority,
             "measure": str(read.measure), "aggregation": str(read.aggregation), "direction": str(read.direction),
-            "disaggregation": str(read.disaggregation), "standard_indicator": read.standard_indicator or "",
-            "targets": {t.country: {"baseline": input_number(t.baseline), "target": input_number(t.target)} for t in read.targets},
-            "period_targets": {f"{t.country}.{t.period}": input_number(t.target) for t in read.period_targets}}
+            "disaggregation": str(read.disaggregation), "reporting_frequency": str(read.reporting_frequency),
+            "standard_indicator": read.standard_indicator or "",
+            "targets": {t.country: {"baseline": input_number(t.baseline), "target": input_number(t.target),
+                                    "opening_actual": input_number(t.opening_actual) if t.opening_actual else ""}
+                        for t in read.targets},
+            "period_targets": {f"{t.country}.{t.period}": input_number(t.target) for t in read.period_targets},
+            "reason": ""}
 
 
 def _from_post(form, ctx: dict) -> dict:
     raw = {k: str(form.get(k, "")) for k in FIELDS}
-    raw["targets"] = {c.iso3: {"baseline": str(form.get(f"baseline-{c.iso3}", "")).strip(),
-                               "target": str(form.get(f"target-{c.iso3}", "")).strip()} for c in ctx["countries"]}
+    raw["targets"] = {c.iso3: {key: str(form.get(f"{name}-{c.iso3}", "")).strip() for key, name in TARGET_INPUTS}
+                      for c in ctx["countries"]}
+    raw["reason"] = str(form.get("reason", "")).strip()
     raw["period_targets"] = {}
     for c in ctx["countries"]:
         for p in ctx["periods"]:
@@ -91,21 +106,18 @@ def _from_post(form, ctx: dict) -> dict:
 
 def _schema_data(raw: dict, *, create: bool) -> tuple[dict, list[str], list[str]]:
     """The schema's input, and the form row (`target.KGZ`, `pt.KGZ.2024Q1`) of each list item."""
-    data = {k: raw[k].strip() for k in FIELDS if k not in ("aggregation", "standard_indicator")}
+    data = {k: raw[k].strip() for k in FIELDS if k not in ("aggregation", "reporting_frequency", "standard_indicator")}
     data["standard_indicator"] = raw["standard_indicator"].strip() or None
+    if raw["reporting_frequency"].strip():  # absent: quarterly for a new indicator, unchanged for an edit
+        data["reporting_frequency"] = raw["reporting_frequency"].strip()
     if raw["aggregation"].strip():
         data["aggregation"] = raw["aggregation"].strip()
     elif create:
         data["aggregation"] = None  # the schema's default: sum for numbers, latest for percentages
     targets, target_rows = [], []
     for iso, row in raw["targets"].items():
-        if row["baseline"] or row["target"]:
-            entry = {"country": iso}
-            if row["baseline"]:
-                entry["baseline"] = row["baseline"]
-            if row["target"]:
-                entry["target"] = row["target"]
-            targets.append(entry)
+        if any(row.values()):
+            targets.append({"country": iso, **{key: value for key, value in row.items() if value}})
             target_rows.append(f"target.{iso}")
     period_targets, period_rows = [], []
     for key, value in raw["period_targets"].items():
@@ -114,6 +126,8 @@ def _schema_data(raw: dict, *, create: bool) -> tuple[dict, list[str], list[str]
         period_rows.append(f"pt.{iso}.{period}")
     data["targets"] = targets
     data["period_targets"] = period_targets
+    if not create and raw["reason"]:
+        data["reason"] = raw["reason"]
     return data, target_rows, period_rows
 
 
@@ -123,23 +137,32 @@ def _errors(exc, model, target_rows: list[str], period_rows: list[str]) -> dict[
     for field, message in errors.items():
         parts = field.split(".")
         if parts[0] == "targets" and len(parts) == 3 and parts[1].isdigit() and int(parts[1]) < len(target_rows):
-            field = f"{target_rows[int(parts[1])]}.{parts[2] if parts[2] == 'baseline' else 'target'}"
+            column = parts[2] if parts[2] in ("baseline", "opening_actual") else "target"
+            field = f"{target_rows[int(parts[1])]}.{column}"
         elif parts[0] == "period_targets" and len(parts) >= 2 and parts[1].isdigit() and int(parts[1]) < len(period_rows):
             field = period_rows[int(parts[1])]
         elif field == "targets" and not target_rows:
             message = "Give a target for at least one of the project's countries."
         out.setdefault(field, message)
-    return place_errors(out, lambda f: f in FIELDS or f in ("targets", "period_targets") or bool(ROW_ERROR.match(f)))
+    return place_errors(out, lambda f: f in FIELDS or f in ("targets", "period_targets", "reason")
+                        or bool(ROW_ERROR.match(f)))
 
 
-def _form_page(request: Request, ctx: dict, *, form: dict, errors: dict, indicator: Indicator | None = None,
-               status_code: int = 200):
+def _form_page(request: Request, session: Session, ctx: dict, *, form: dict, errors: dict,
+               indicator: Indicator | None = None, status_code: int = 200):
     # The form posts back to its page's address (the POST routes share their names with the API's).
     action = (path_for(request, "indicator_edit", indicator_id=indicator.id) if indicator
               else path_for(request, "indicator_new", code=ctx["project"].code))
+    approved = service.approved_periods(session, indicator.id) if indicator else []
+    locked = sentence(f"locked: {service.lock_reason(approved)}") if approved else ""
+    if locked:  # a locked field shows what is stored, whatever was posted
+        stored = _from_indicator(service.read(session, indicator))
+        form = {**form, **{k: stored[k] for k in service.LOCKED_FIELDS}}
     return render(request, "projects/indicator_form.html", {
-        **ctx, "form": form, "errors": errors, "indicator": indicator, "action": action,
+        **ctx, "form": form, "errors": errors, "indicator": indicator, "action": action, "locked": locked,
         "show_period_targets": bool(form["period_targets"]) or any(k.startswith("pt.") for k in errors),
+        "show_opening": ctx["opening_applies"] or any(row.get("opening_actual") for row in form["targets"].values())
+        or any(k.endswith(".opening_actual") for k in errors),
     }, status_code=status_code)
 
 
@@ -160,18 +183,24 @@ def _save(request: Request, session: Session, principal: Principal, form, projec
     except Invalid as exc:
         session.rollback()
         errors = _errors(exc, None, target_rows, period_rows)
+    except Conflict as exc:  # the definitions lock: a result has been approved
+        session.rollback()
+        errors = {**_errors(exc, None, target_rows, period_rows),
+                  "": f"Nothing has been saved: {sentence(exc.message)}"}
+        return _form_page(request, session, ctx, form=raw, errors=errors, indicator=indicator,
+                          status_code=exc.status_code)
     else:
         notice = "indicator-saved" if indicator else "indicator-added"
         page = path_for(request, "project_page", code=project.code)
         return RedirectResponse(f"{page}?notice={notice}#ind-{saved.id}", status_code=303)
-    return _form_page(request, ctx, form=raw, errors=errors, indicator=indicator, status_code=422)
+    return _form_page(request, session, ctx, form=raw, errors=errors, indicator=indicator, status_code=422)
 
 
 @router.get("/projects/{code}/indicators/new", name="indicator_new")
 def new_indicator_page(request: Request, code: str, session: SessionDep, principal: EditorUser):
     project = editable_project(session, principal, code)
     ctx = _context(session, project)
-    return _form_page(request, ctx, form=_blank(ctx), errors={})
+    return _form_page(request, session, ctx, form=_blank(ctx), errors={})
 
 
 @router.post("/projects/{code}/indicators/new")
@@ -190,7 +219,7 @@ def _editable_indicator(session: Session, principal: Principal, indicator_id: st
 def edit_indicator_page(request: Request, indicator_id: str, session: SessionDep, principal: EditorUser):
     indicator, project = _editable_indicator(session, principal, indicator_id)
     ctx = _context(session, project)
-    return _form_page(request, ctx, form=_from_indicator(service.read(session, indicator)), errors={},
+    return _form_page(request, session, ctx, form=_from_indicator(service.read(session, indicator)), errors={},
                       indicator=indicator)
 
 

@@ -33,7 +33,8 @@ from mne.web import path_for, render
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(refuse_nul)])
 
-VALUE_FIELDS = ("value", *SEX_FIELDS, *AGE_FIELDS, "narrative", "means_of_verification")
+RATIO_FIELDS = ("numerator", "denominator")
+VALUE_FIELDS = ("value", *RATIO_FIELDS, *SEX_FIELDS, *AGE_FIELDS, "narrative", "means_of_verification")
 AGE_BY_LABEL = {label: name for name, label in AGE_LABELS.items()}
 RESULT_NOTICES = {
     "submitted": "The result has been submitted for review.",
@@ -99,6 +100,7 @@ def _form_of(ctx: presenters.CellContext) -> dict:
     form = {k: "" for k in VALUE_FIELDS}
     if r is not None:
         form.update(value=input_number(r.value), narrative=r.narrative, means_of_verification=r.means_of_verification)
+        form.update({k: str(getattr(r, k)) for k in RATIO_FIELDS if getattr(r, k) is not None})
         if r.disaggregation is not None:
             for k in SEX_FIELDS + AGE_FIELDS:
                 v = getattr(r.disaggregation, k)
@@ -138,8 +140,9 @@ def _write_body(ctx: presenters.CellContext, form: dict, version: str) -> dict:
     body: dict = {"indicator_id": ctx.indicator.id, "country": ctx.cell.country.iso3, "period": ctx.cell.period.code,
                   "narrative": form["narrative"], "means_of_verification": form["means_of_verification"],
                   "version": version or None}
-    if form["value"]:
-        body["value"] = form["value"].replace(",", "")
+    for key in ("value", *RATIO_FIELDS):
+        if form[key]:
+            body[key] = form[key].replace(",", "")
     split = {k: form[k].replace(",", "") for k in SEX_FIELDS + AGE_FIELDS if form[k]}
     if split:
         body["disaggregation"] = split
@@ -154,7 +157,7 @@ def _result_errors(exc) -> dict[str, str]:
             part = key.split(".", 1)[1]
             key = f"disaggregation.{AGE_BY_LABEL.get(part, part)}"
         out[key] = message
-    known = {"value", "narrative", "means_of_verification", "disaggregation",
+    known = {"value", *RATIO_FIELDS, "narrative", "means_of_verification", "disaggregation",
              *(f"disaggregation.{k}" for k in SEX_FIELDS + AGE_FIELDS)}
     return place_errors(out, lambda f: f in known)
 
