@@ -19,8 +19,10 @@ from mne.htmx import htmx
 from mne.progress.rules import AT_RISK_MIN, ON_TRACK_MIN, STATUSES
 from mne.reference.schemas import KOSOVO_FOOTNOTE
 
+FREQUENCY_WORDS = {"quarterly": "every quarter", "semiannual": "twice a year (Q2 and Q4)", "annual": "once a year (Q4)",
+                   "endline": "once, in the period in which the project ends"}
 STATUS_WORDS = {"on_track": "on track", "at_risk": "at risk", "off_track": "off track", "no_data": "no data",
-                "not_started": "not started"}
+                "not_started": "not started", "achieved": "achieved", "not_achieved": "not achieved"}
 
 
 def path_for(request: Request, name: str, **params: Any) -> str:
@@ -47,6 +49,7 @@ def build_templates() -> Jinja2Blocks:
         "KOSOVO_FOOTNOTE": KOSOVO_FOOTNOTE,
         "STATUSES": STATUSES,
         "STATUS_WORDS": STATUS_WORDS,
+        "FREQUENCY_WORDS": FREQUENCY_WORDS,
         # The band thresholds as the pages print them (from the rules, never retyped).
         "BANDS": {"on_track": pct(ON_TRACK_MIN), "at_risk": pct(AT_RISK_MIN)},
     })

@@ -21,13 +21,13 @@ from mne.filters import Filters, FiltersDep
 from mne.formatting import pct
 from mne.htmx import htmx
 from mne.progress import charts, service
-from mne.progress.rules import AT_RISK_MIN, ON_TRACK_MIN, STATUSES, PeriodInfo
+from mne.progress.rules import AT_RISK_MIN, FINAL_STATUSES, ON_TRACK_MIN, STATUSES, PeriodInfo
 from mne.projects import service as projects
 from mne.projects.models import PROJECT_CODE_PATTERN
 from mne.dimensions import FORM_DIMENSIONS
 from mne.reference.periods import all_periods, resolve_as_of
 from mne.reference.schemas import KOSOVO
-from mne.web import render
+from mne.web import STATUS_WORDS, render
 
 router = APIRouter(include_in_schema=False)
 
@@ -172,6 +172,7 @@ def _drill(request: Request, session, principal, view: View, *, level: str, titl
     tally = overall[0].tally if overall else service.Tally()
     return _page(request, session, principal, "dashboard/drill.html", view, {
         "fixed_filters": [level], "title": title, "heading": heading, "tally": tally,
+        "standard_measures": lookups.standard_measures(),
         "groups": groups[:GROUPS_SHOWN], "groups_total": len(groups), "next_dim": next_dim,
         "next_route": next_route, "crumbs": crumbs,
         "lists_kosovo": view.filters.country == (KOSOVO,) or any(g.key == KOSOVO for g in groups),
@@ -307,9 +308,13 @@ def line_page(request: Request, id: int, iso3: str, session: SessionDep, princip
 def _band_text(lp) -> str:
     """Why the line has its status, in words."""
     if lp.status == "not_started":
-        return "Nothing is expected yet (expected progress is 0), so the line has not started."
+        return "Nothing was due yet (no due period has ended, so expected progress is 0): the line has not started."
     if lp.status == "no_data":
         return "Something is expected by now, but no result is counted yet."
+    if lp.status in FINAL_STATUSES:
+        reached = "reached" if lp.status == "achieved" else "did not reach"
+        return (f"The project ended on {lp.line.project_end}, so the status is final: the line {reached} its "
+                f"target ({pct(lp.progress)} of it) — {STATUS_WORDS[lp.status]}.")
     high, low = pct(ON_TRACK_MIN), pct(AT_RISK_MIN)
     bands = {"on_track": f"at least {high} of the expected progress: on track",
              "at_risk": f"between {low} and {high} of the expected progress: at risk",

@@ -389,8 +389,8 @@ def line_detail(session: Session, principal: Principal, indicator_id: int, count
     project = session.get(Project, indicator.project_id)
     shown = [p for p in periods if p.end >= project.start_date and p.start <= project.end_date] or periods
     return LineDetail(
-        evaluated=evaluate_line(line, as_of, include_pending),
-        history=[(p, evaluate_line(line, p, include_pending)) for p in shown],
+        evaluated=evaluate_line(line, as_of, include_pending, periods),
+        history=[(p, evaluate_line(line, p, include_pending, periods)) for p in shown],
         indicator=indicator, project=project, statement=indicator.statement, project_id=project.id,
     )
 
