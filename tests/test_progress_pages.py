@@ -199,3 +199,50 @@ def test_tables_have_captions_and_header_scopes(client, session, data):
         assert all(th.get("scope") in ("col", "row") for th in table.xpath(".//th"))
     for select in page.xpath("//form[contains(@class,'filters')]//select | //form[contains(@class,'filters')]//input[@type='checkbox']"):
         assert page.xpath(f"//label[@for='{select.get('id')}']"), select.get("name")
+
+
+# --- SPEC rev. 2 on the pages (worked example 2) ------------------------------------------------
+
+@pytest.fixture
+def example_2(session):
+    from tests.progress_world import build_spec_example_2
+    ids = build_spec_example_2(session)
+    session.commit()
+    return ids
+
+
+def test_dashboard_shows_a_percentage_standard_indicator_as_a_ratio(client, session, example_2):
+    signed_in(client, session)
+    page = doc(client.get("/dashboard?as_of=2022Q4&priority=SP4"))
+    row = page.xpath("//table[contains(@class,'standard')]//tr[th//strong='SP4.3']")[0]
+    cells = [td.text_content().strip() for td in row.xpath("td")]
+    assert cells[0] == "45.56 %"  # 100 x (26 + 15) / (40 + 50), never 95
+    assert cells[2] == "55 %"  # the mean of the targets 60 and 50
+    assert "ratio of 2 lines" in cells[4]
+    overview = text_of(page, "//section[@aria-labelledby='h-overview']")
+    assert "on track or achieved" in overview
+
+
+def test_line_page_explains_a_final_status_and_a_due_period(client, session, example_2):
+    signed_in(client, session)
+    p1 = text_of(doc(client.get(f"/dashboard/indicators/{example_2['P1']}/ARM?as_of=2022Q4")),
+                 "//section[contains(@class,'line-status')]")
+    assert "achieved" in p1 and "status is final" in p1 and "26 of 40" in p1
+    p3 = text_of(doc(client.get(f"/dashboard/indicators/{example_2['P3']}/GEO?as_of=2022Q3")),
+                 "//section[contains(@class,'line-status')]")
+    assert "latest due period by 2022Q3 is 2022Q2" in p3 and "not behind between its reports" in p3
+    s1 = text_of(doc(client.get(f"/dashboard/indicators/{example_2['S1']}/SRB?as_of=2020Q1")),
+                 "//section[contains(@class,'line-status')]")
+    assert "opening actual + counted values = 120 + 30 = 150" in s1
+
+
+def test_results_grid_marks_the_periods_a_result_is_due_in(client, session, example_2):
+    from tests import factories as f
+    user = f.user(session, "country_officer", countries=["GEO"], email="geo.grid@test.example")
+    open_periods(session, "2022Q3")
+    session.commit()
+    f.sign_in(client, user.email)
+    tree = doc(client.get("/projects/GEO-1/results?year=2022"))
+    q2, q3 = (tree.xpath(f"//td[@id='cell-{example_2['P3']}-GEO-2022{q}']")[0] for q in ("Q2", "Q3"))
+    assert "Due" in q2.text_content() and "Not due (optional)" in q3.text_content()
+    assert q3.xpath(".//a[contains(@class,'cell-action')]")  # not due, still enterable

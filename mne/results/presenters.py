@@ -32,6 +32,7 @@ from mne.reference.models import Period
 from mne.reference.schemas import KOSOVO, CountryRead
 from mne.results import service as results
 from mne.results.models import Result
+from mne.progress.rules import PeriodInfo, is_due
 from mne.results.schemas import ResultRead
 from mne.users.models import User
 
@@ -67,6 +68,7 @@ class Cell:
     period: Period
     result: ResultRead | None
     can_write: bool  # the caller logs results for this country
+    due: bool = True  # a result is due in this period by the line's reporting frequency
 
     @property
     def id(self) -> str:
@@ -122,6 +124,13 @@ class Grid:
     kosovo: bool
 
 
+def is_result_due(indicator: IndicatorRead, project: Project, period: Period) -> bool:
+    """Whether the line's reporting frequency asks for a result in this period (the rules' own
+    test); a result may still be entered in any period of the project."""
+    return is_due(indicator.reporting_frequency, project.start_date, project.end_date,
+                  PeriodInfo(period.code, period.start_date, period.end_date, period.due_date))
+
+
 def project_periods(session: Session, project: Project) -> list[Period]:
     return [p for p in reference.periods(session) if results.in_project_dates(p, project)]
 
@@ -146,7 +155,7 @@ def build_grid(session: Session, principal: Principal, project: Project, year: s
             for p in shown:
                 result = by_key.get((ind.id, t.country, p.code))
                 can_write = scope.can_write_line(principal, t.country)
-                line.cells.append(Cell(ind, country, p, result, can_write))
+                line.cells.append(Cell(ind, country, p, result, can_write, is_result_due(ind, project, p)))
                 if can_write and result is not None and result.status in results.EDITABLE:
                     pending[p.code] = pending.get(p.code, 0) + 1
             lines.append(line)
@@ -184,7 +193,8 @@ def load_cell(session: Session, principal: Principal, indicator_id: int, country
                                             Result.period_code == period.code)).first()
     result = results.to_read(session, [row])[0] if row is not None else None
     names = {c.iso3: c for c in reference.countries(session)}
-    cell = Cell(read, names[country], period, result, scope.can_write_line(principal, country))
+    cell = Cell(read, names[country], period, result, scope.can_write_line(principal, country),
+                is_result_due(read, project, period))
     return CellContext(project=project, indicator=read, cell=cell, row=row, baseline=target.baseline,
                        target=target.target)
 
