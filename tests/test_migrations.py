@@ -49,3 +49,63 @@ def test_downgrade_to_base_and_upgrade_again(empty_url):
     assert remaining == set()
     migrate.upgrade(empty_url)
     assert _diff(empty_url) == []
+
+
+@pytest.fixture(params=BACKENDS)
+def demo_url(request, tmp_path):
+    """A database holding the demo data (scale 1), at head."""
+    from mne.demo.generator import seed_demo
+    from mne.users import security
+    from tests.conftest import fresh_database
+
+    url = f"sqlite:///{tmp_path / 'demo.db'}" if request.param == "sqlite" else pg_database_url("migrations_demo")
+    fresh_database(url)
+    real_hash = security.hash_password
+    security.hash_password = lambda password: "not-a-hash"  # Argon2 is slow by design; unused here
+    try:
+        seed_demo(engine_for(url), scale=1, seed=5)
+    finally:
+        security.hash_password = real_hash
+    return url
+
+
+def test_rev2_migration_downgrades_and_upgrades_a_database_holding_the_demo_data(demo_url):
+    """0003 (SPEC rev. 2) on real data: down to 0002 and up again keeps every row, gives the
+    old rows what they meant (quarterly, no opening actual, first submission = submission),
+    and leaves the summaries for `mne db upgrade` to compute."""
+    from sqlalchemy import text
+    from sqlalchemy.exc import IntegrityError
+
+    from mne.progress import snapshots
+
+    tables = ("project", "indicator", "indicator_target", "period_target", "result", "audit_event")
+
+    def counts() -> dict[str, int]:
+        with engine_for(demo_url).connect() as conn:
+            return {t: conn.execute(text(f"SELECT count(*) FROM {t}")).scalar_one() for t in tables}
+
+    before = counts()
+    assert before["result"] > 10_000
+    migrate.downgrade(demo_url, "0002")
+    columns = {c["name"] for c in inspect(engine_for(demo_url)).get_columns("result")}
+    assert not {"numerator", "denominator", "first_submitted_at"} & columns
+    assert counts() == before
+    migrate.upgrade(demo_url)
+    assert counts() == before and _diff(demo_url) == []
+    with engine_for(demo_url).begin() as conn:
+        assert conn.execute(text("SELECT DISTINCT reporting_frequency FROM indicator")).scalars().all() == ["quarterly"]
+        assert conn.execute(text("SELECT count(*) FROM indicator_target WHERE opening_actual <> 0")).scalar_one() == 0
+        assert conn.execute(text("SELECT count(*) FROM result WHERE submitted_at IS NOT NULL AND "
+                                 "(first_submitted_at IS NULL OR first_submitted_at <> submitted_at)")).scalar_one() == 0
+        assert conn.execute(text("SELECT count(*) FROM result WHERE numerator IS NOT NULL")).scalar_one() == 0
+        assert snapshots.incomplete(conn)  # the reshaped summaries start empty...
+        snapshots.rebuild_all(conn)
+        assert not snapshots.incomplete(conn)  # ...and `mne db upgrade` fills them
+    # The new columns' CHECKs hold on both databases (SQLite gets them inside ADD COLUMN).
+    for statement in ("UPDATE indicator SET reporting_frequency = 'weekly'",
+                      "UPDATE indicator_target SET opening_actual = -1",
+                      "UPDATE result SET numerator = 5, denominator = 2",
+                      "UPDATE result SET numerator = 1, denominator = 0",
+                      "UPDATE result SET numerator = -1"):
+        with pytest.raises(IntegrityError), engine_for(demo_url).begin() as conn:
+            conn.execute(text(statement))

@@ -57,3 +57,19 @@ def test_a_code_naming_no_quarter_is_refused_on_its_field(value):
     with pytest.raises(Invalid) as refused:
         matching(QUARTERS, value, field="as_of")
     assert refused.value.details[0]["field"] == "as_of"
+
+
+def test_late_flag_is_judged_by_the_first_submission():
+    """Sent on time, returned and sent again after the due date: not late (as completeness)."""
+    from datetime import UTC, date, datetime
+
+    from mne.results.quality import flags_for
+
+    def late(first: datetime | None) -> bool:
+        flags = flags_for(value=1, earlier=[], measure="number", aggregation="sum", target=None,
+                          first_submitted_at=first, due_date=date(2023, 1, 30))
+        return any(f.code == "late" for f in flags)
+
+    assert not late(datetime(2023, 1, 30, 18, tzinfo=UTC))  # the due date itself
+    assert late(datetime(2023, 1, 31, 8, tzinfo=UTC))
+    assert not late(None)  # never submitted

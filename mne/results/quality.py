@@ -26,7 +26,7 @@ def flags_for(
     measure: str,
     aggregation: str,
     target: float | None,
-    submitted_at: datetime | None,
+    first_submitted_at: datetime | None,
     due_date: date | None,
 ) -> list[FlagInfo]:
     """`earlier` holds the line's values of earlier periods, oldest first."""
@@ -45,6 +45,9 @@ def flags_for(
         total = sum(earlier) + value
         if total > OVER_TARGET * target:
             flags.append(FlagInfo("over_target", f"cumulative {num(total, 2)} is {total / target:.0%} of the target {num(target, 2)}"))
-    if submitted_at is not None and due_date is not None and submitted_at.date() > due_date:
-        flags.append(FlagInfo("late", f"submitted {submitted_at.date().isoformat()}, after the due date {due_date.isoformat()}"))
+    # Judged by the first submission, as completeness is: a return and a resubmission later do
+    # not make a report that came in on time late.
+    sent = first_submitted_at
+    if sent is not None and due_date is not None and sent.date() > due_date:
+        flags.append(FlagInfo("late", f"first submitted {sent.date().isoformat()}, after the due date {due_date.isoformat()}"))
     return flags

@@ -315,7 +315,8 @@ def to_read(session: Session, results: list[Result]) -> list[ResultRead]:
         start = periods[r.period_code].start_date
         earlier = [v for s, v in sorted(line_values[(r.indicator_id, r.country_iso3)]) if s < start]
         flags = quality.flags_for(value=r.value, earlier=earlier, measure=ind.measure, aggregation=ind.aggregation,
-                                  target=targets.get((r.indicator_id, r.country_iso3)), submitted_at=r.submitted_at,
+                                  target=targets.get((r.indicator_id, r.country_iso3)),
+                                  first_submitted_at=r.first_submitted_at or r.submitted_at,
                                   due_date=periods[r.period_code].due_date)
         disaggregated = {f: getattr(r, f) for f in SEX_FIELDS + AGE_FIELDS}
         out.append(ResultRead(
