@@ -24,6 +24,7 @@ from mne.config import Settings, get_settings
 from mne.db import engine_for
 from mne.deps import Anyone, Public
 from mne.errors import DomainError, Unauthorized, Unavailable, envelope
+from mne.help import pages as help_pages
 from mne.indicators import pages as indicator_pages
 from mne.indicators import routes as indicator_routes
 from mne.progress import pages as progress_pages
@@ -57,6 +58,7 @@ PAGE_ROUTERS = (
     reference_pages.router,
     progress_pages.router,
     audit_pages.router,
+    help_pages.router,
     project_pages.router,
     indicator_pages.router,
     result_pages.router,
