@@ -369,3 +369,18 @@ def test_spec_worked_example_2_completeness(client, example_2, reviewer):
         return {k: body["groups"][0][k] for k in ("expected", "reported")}
     assert geo("2022Q4") == {"expected": 2, "reported": 1}  # P2 and P3 due; P2 reported
     assert geo("2022Q3") == {"expected": 1, "reported": 0}  # P3 not due in Q3
+
+
+def test_a_returned_result_keeps_its_first_submission(client, world, example, session, reviewer):
+    officer = factories.token(session, "country_officer", countries=["KGZ"])
+    rid = session.exec(select(Result.id).where(Result.indicator_id == example["I1"],
+                                               Result.period_code == "2022Q3")).one()
+    first = client.get(f"{API}/results?project=KGZ-EXAMPLE&period=2022Q3", headers=reviewer).json()
+    first = next(r for r in first if r["id"] == rid)
+    assert first["first_submitted_at"] == first["submitted_at"] is not None
+    assert client.post(f"{API}/results/{rid}/return", json={"note": "check"}, headers=reviewer).status_code == 200
+    assert client.post(f"{API}/results/{rid}/submit", headers=officer).status_code == 200
+    again = client.get(f"{API}/results?project=KGZ-EXAMPLE&period=2022Q3", headers=reviewer).json()
+    again = next(r for r in again if r["id"] == rid)
+    assert again["first_submitted_at"] == first["first_submitted_at"]
+    assert again["submitted_at"] > first["submitted_at"]

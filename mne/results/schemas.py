@@ -81,6 +81,8 @@ class ResultRead(BaseModel):
     created_at: datetime
     updated_at: datetime
     submitted_at: datetime | None
+    first_submitted_at: datetime | None = Field(default=None, description="the first submission ever, kept through "
+                                                                          "returns; on-time reporting is judged by it")
     approved_at: datetime | None
     flags: list[Flag] = []
 

@@ -326,7 +326,7 @@ def to_read(session: Session, results: list[Result]) -> list[ResultRead]:
             numerator=r.numerator, denominator=r.denominator,
             narrative=r.narrative, means_of_verification=r.means_of_verification, status=r.status,
             review_note=r.review_note, version=r.version, created_at=r.created_at, updated_at=r.updated_at,
-            submitted_at=r.submitted_at, approved_at=r.approved_at,
+            submitted_at=r.submitted_at, first_submitted_at=r.first_submitted_at, approved_at=r.approved_at,
             flags=[Flag(code=f.code, message=f.message) for f in flags],
         ))
     return out
