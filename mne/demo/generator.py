@@ -214,6 +214,7 @@ class _Plan:
     plan_start: date
     quarters: list[Quarter]  # the periods in the database the project overlaps
     life_quarters: int
+    before_share: float  # the share of the project's life before the first period
     late_rate: float
     created: datetime
     standards_used: set[str] = field(default_factory=set)  # each linked once per project
@@ -287,6 +288,7 @@ class _ProjectFactory:
             pid, countries, priorities, start, end, plan_start,
             quarters=[q for q in ref.quarters if q.end >= start and q.start <= end],
             life_quarters=_quarter_number(end) - _quarter_number(plan_start) + 1,
+            before_share=(plan_start - start).days / ((end - start).days + 1),
             late_rate=rng.choice((0.02, 0.04, 0.06, 0.1, 0.2)),  # offices differ in discipline
             created=created,
         )
@@ -298,7 +300,7 @@ class _ProjectFactory:
         lead = rng.choices(self.country_codes, self.country_weights)[0]
         chosen = [lead]
         # Multi-country projects mostly stay within a subregion (regional programmes).
-        for _ in range(rng.choices((0, 1, 2), (62, 24, 14))[0]):
+        for _ in range(rng.choices((0, 1, 2), (50, 30, 20))[0]):
             same = rng.random() < 0.85
             pool = [c for c in self.country_codes if c not in chosen
                     and (not same or self.ref.countries[c][1] == self.ref.countries[lead][1])]
@@ -366,26 +368,30 @@ class _ProjectFactory:
             self._indicator_spec(priority, plan.standards_used)
         iid = self._take(Indicator)
         measure = "percentage" if kind.startswith("pct") else "number"
+        frequency = rng.choices(V.FREQUENCIES, V.FREQUENCY_WEIGHTS[level])[0]
         out[Indicator].append(dict(
             id=iid, project_id=plan.pid, code=f"{'OC' if level == 'outcome' else 'OP'}{position + 1}",
             statement=statement, level=level, priority_code=priority, measure=measure,
             aggregation="sum" if kind == "flow" else "latest",
             direction="decrease" if kind.endswith("down") else "increase",
-            disaggregation=disaggregation, standard_indicator_code=standard, position=position,
+            disaggregation=disaggregation, reporting_frequency=frequency,
+            standard_indicator_code=standard, position=position,
             created_at=plan.created, updated_at=plan.created,
         ))
         with_milestones = rng.random() < 0.25
         for iso3 in plan.countries:
             baseline, target = self._target(kind, magnitude, iso3)
-            out[IndicatorTarget].append(dict(indicator_id=iid, country_iso3=iso3,
-                                             baseline=baseline, target=target))
+            opening = self._opening(kind, target, plan)
+            out[IndicatorTarget].append(dict(indicator_id=iid, country_iso3=iso3, baseline=baseline,
+                                             target=target, opening_actual=opening))
             if with_milestones:
                 out[PeriodTarget] += [
                     dict(indicator_id=iid, country_iso3=iso3, period_code=q.code, target=t)
                     for q, t in _milestones(kind, baseline, target, plan)]
             rows = line_results(
-                rng, kind=kind, disaggregation=disaggregation, baseline=baseline, target=target,
-                start=plan.start, end=plan.end, quarters=plan.quarters, life_quarters=plan.life_quarters,
+                rng, kind=kind, disaggregation=disaggregation, frequency=frequency,
+                baseline=baseline, target=target, opening=opening, start=plan.start, end=plan.end,
+                quarters=plan.quarters, life_quarters=plan.life_quarters,
                 last_index=len(self.ref.quarters) - 1, late_rate=plan.late_rate,
                 # A country added by an admin has no demo officer: the admin reports for it.
                 officer=self.officer.get(iso3, self.approvers[1]), approvers=self.approvers,
@@ -394,13 +400,18 @@ class _ProjectFactory:
             out[Result] += rows
 
     def _indicator_spec(self, priority: str, used: set[str]):
-        """Link to an unused standard indicator of the priority (70 %) or use a custom one."""
+        """Link to an unused standard indicator of the priority (70 %) or use a custom one.
+
+        Only a standard indicator of the indicator's own priority, and the indicator takes its
+        measure (and aggregation) from it: SPEC §3 allows no other link.
+        """
         rng = self.rng
         standards = [s for s in self.ref.standards.get(priority, ()) if s.code not in used]
         if standards and rng.random() < 0.7:
             s = rng.choice(standards)
             used.add(s.code)
-            kind = "flow" if s.aggregation == "sum" else "pct_up" if s.measure == "percentage" else "level_up"
+            # A percentage is always a level (latest), whatever the row says.
+            kind = "pct_up" if s.measure == "percentage" else "flow" if s.aggregation == "sum" else "level_up"
             magnitude = V.PERCENT_BASELINE if kind == "pct_up" else next(
                 (r for word, r in V.STANDARD_MAGNITUDES if word in s.statement.lower()), V.DEFAULT_MAGNITUDE)
             # Projects often report a standard people-count by sex only, or not at all.
@@ -414,6 +425,17 @@ class _ProjectFactory:
         pool = V.CUSTOM_INDICATORS.get(priority) or V.CUSTOM_INDICATORS["SP4"]
         kind, level, statement, magnitude, dis = rng.choice(pool)
         return kind, level, statement, magnitude, dis, None
+
+    def _opening(self, kind: str, target: float, plan: _Plan) -> float:
+        """What a flow of a project begun before the first period had achieved by then.
+
+        About the share of its life already past, kept within 10-40 % of the target (and now
+        and then nothing: activities had not started); 0 for levels and later projects.
+        """
+        if kind != "flow" or plan.before_share <= 0 or self.rng.random() < 0.1:
+            return 0.0
+        share = min(0.4, max(0.1, plan.before_share * self.rng.uniform(0.7, 1.1)))
+        return float(round(target * share))
 
     def _target(self, kind: str, magnitude: tuple[int, int], iso3: str) -> tuple[float, float]:
         """Baseline and life-of-project target of a line; a latest target never equals its baseline."""

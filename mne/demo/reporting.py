@@ -2,8 +2,11 @@
 
 Most lines track their target, some lag far behind, a few are achieved early; old periods
 are approved, recent ones still submitted or in draft; some periods are missing, some
-submissions late, some returned with a note. Values are integers for counts so that sex and
-age breakdowns add up exactly.
+submissions late, some returned with a note. A line reports in the periods its reporting
+frequency makes due (Q2 and Q4, Q4, or the project's last period), with the odd interim value
+in between and a final report when the project ends. Values are integers for counts so that
+sex and age breakdowns add up exactly; percentages mostly come as a numerator over a
+denominator (a survey's yes answers over those asked), by sex each group's own percentage.
 """
 
 from __future__ import annotations
@@ -16,15 +19,26 @@ from functools import cached_property
 from mne.demo import vocabulary as V
 
 # Status shares (approved, submitted, draft, returned) by the age of the period in quarters,
-# 0 being the last period in the database; older periods use OLD_STATUS.
-STATUS_BY_AGE = ((0.15, 0.42, 0.36, 0.07), (0.62, 0.22, 0.08, 0.08),
+# 0 being the last period in the database; older periods use OLD_STATUS. By the demo's "today"
+# (the last period's due date) most of what came in early is approved: the dashboard of that
+# period (the default as_of) counts approved results only, and a line whose last report is
+# still pending looks a quarter (a year, if annual) behind.
+STATUS_BY_AGE = ((0.60, 0.22, 0.11, 0.07), (0.70, 0.16, 0.06, 0.08),
                  (0.84, 0.09, 0.03, 0.04), (0.92, 0.05, 0.01, 0.02))
 OLD_STATUS = (0.985, 0.01, 0.0, 0.005)
 # Odds that a line has no result for a period, by age (the last quarter is still coming in).
-MISSING_BY_AGE = (0.22, 0.06)
+MISSING_BY_AGE = (0.08, 0.04)
 MISSING_OLD = 0.02
-# Line trajectories: (weight, lowest and highest pace relative to plan).
-TRAJECTORIES = ((64, 0.95, 1.2), (12, 0.65, 0.85), (15, 0.2, 0.55), (9, 1.4, 1.9))
+# Line trajectories: (weight, lowest and highest pace relative to plan). About two lines in
+# three end at or above target; one in five lags, half of those far behind.
+TRAJECTORIES = ((69, 1.0, 1.25), (11, 0.65, 0.85), (11, 0.2, 0.55), (9, 1.4, 1.9))
+# Odds of a result in a period that is not due: the final report of a project that ends between
+# two due periods, the yearly interim value of some endline lines, any other extra value.
+FINAL_REPORT, ENDLINE_INTERIM, ENDLINE_INTERIM_LINES, EXTRA = 0.6, 0.7, 0.25, 0.03
+# Share of percentage lines whose results carry a numerator and a denominator, and odds that
+# one result of such a line still comes without them.
+WITH_RATIO, RATIO_DROPPED = 0.85, 0.03
+SAMPLE_SIZES = (20, 25, 30, 40, 50, 60, 80, 100, 120, 150, 200, 250, 300, 400, 600)
 
 
 @dataclass(frozen=True)
@@ -49,29 +63,53 @@ class Quarter:
         return (self.due - self.end).days - 1
 
 
-def line_results(rng: random.Random, *, kind: str, disaggregation: str, baseline: float,
-                 target: float, start: date, end: date, quarters: list[Quarter],
-                 life_quarters: int, last_index: int, late_rate: float, officer: int,
-                 approvers: tuple[int, int], country: str, indicator_id: int,
+def is_due(frequency: str, q: Quarter, end: date) -> bool:
+    """Whether a line of this reporting frequency owes a result for the quarter (SPEC §3)."""
+    if frequency == "semiannual":
+        return q.end.month in (6, 12)
+    if frequency == "annual":
+        return q.end.month == 12
+    if frequency == "endline":
+        return q.start <= end <= q.end
+    return True
+
+
+def line_results(rng: random.Random, *, kind: str, disaggregation: str, frequency: str,
+                 baseline: float, target: float, opening: float, start: date, end: date,
+                 quarters: list[Quarter], life_quarters: int, last_index: int, late_rate: float,
+                 officer: int, approvers: tuple[int, int], country: str, indicator_id: int,
                  first_id: int) -> list[dict]:
-    """Result rows of one line (ids from ``first_id``), one per reported quarter."""
+    """Result rows of one line (ids from ``first_id``), one per reported quarter.
+
+    A flow's ``opening`` (what it achieved before the first period) is part of its target, so
+    only the rest is spread over the quarters.
+    """
     if rng.random() < 0.02:  # a line nobody ever reported on
         return []
     _weight, slowest, fastest = rng.choices(TRAJECTORIES, [t[0] for t in TRAJECTORIES])[0]
     pace = rng.uniform(slowest, fastest)
     cap = 1.25 if pace > 1.3 else 1.05  # only early achievers overshoot much
     gappy = rng.random() < 0.12
+    interim = frequency == "endline" and rng.random() < ENDLINE_INTERIM_LINES
     female = rng.uniform(0.35, 0.65)
     children, elders = rng.uniform(0.05, 0.4), rng.uniform(0.02, 0.15)
+    sample = rng.choice(SAMPLE_SIZES) if kind.startswith("pct") and rng.random() < WITH_RATIO else 0
     places = V.PLACES.get(country, (country,))
     span = (end - start).days + 1
-    per_quarter = target / life_quarters
+    # The first quarter goes half to set-up; plans allow for it.
+    set_up = 0.5 if quarters and quarters[0].start <= start else 0.0
+    per_quarter = (target - opening) / max(1.0, life_quarters - set_up)
     rows: list[dict] = []
     done = reported = 0.0  # a flow's work so far, and how much of it was reported
     for q in quarters:
         if kind == "flow":
-            ramp = 0.5 if q.start <= start <= q.end else 1.0  # the first quarter goes to set-up
+            ramp = 0.5 if q.start <= start <= q.end else 1.0
             done += per_quarter * pace * ramp * rng.uniform(0.6, 1.4)
+        if not is_due(frequency, q, end):
+            odds = (FINAL_REPORT if q.start <= end <= q.end
+                    else ENDLINE_INTERIM if interim and q.end.month == 12 else EXTRA)
+            if rng.random() >= odds:
+                continue
         age = last_index - q.index
         missing = MISSING_BY_AGE[age] if age < len(MISSING_BY_AGE) else MISSING_OLD
         if rng.random() < missing or (gappy and rng.random() < 0.3):
@@ -85,11 +123,11 @@ def line_results(rng: random.Random, *, kind: str, disaggregation: str, baseline
             elapsed = min(1.0, ((min(q.end, end) - start).days + 1) / span)
             level = baseline + (target - baseline) * min(cap, pace * elapsed)
             level += rng.gauss(0, 0.04) * abs(target - baseline)
-            if kind.startswith("pct"):
-                value = round(min(100.0, max(0.0, level)), 1)
-            else:
-                value = float(max(0, round(level)))
-        row = _breakdown(rng, value, disaggregation, female, children, elders)
+            value = float(max(0, round(level)))
+        if kind.startswith("pct"):
+            value, row = _percentage(rng, min(100.0, max(0.0, level)), sample, disaggregation, female)
+        else:
+            row = _breakdown(rng, value, disaggregation, female, children, elders)
         row.update(_workflow(rng, q, age, late_rate, officer, approvers))
         shown = f"{value:g}%" if kind.startswith("pct") else f"{int(value):,}"
         drafting = row["status"] == "draft"
@@ -105,9 +143,36 @@ def line_results(rng: random.Random, *, kind: str, disaggregation: str, baseline
     return rows
 
 
+def _percentage(rng, level: float, sample: int, disaggregation: str, female: float) -> tuple[float, dict]:
+    """A percentage near ``level``: from a numerator over a denominator when the line has a
+    ``sample`` size (the value then exactly 100 x num / den to two decimals), else as typed to
+    one decimal; by sex, each group's own percentage (which need not add up to anything).
+    """
+    row = dict(female=None, male=None, other=None, age_0_17=None, age_18_59=None, age_60_plus=None,
+               numerator=None, denominator=None)
+    spread = rng.gauss(0, 6)  # how far women's figure lies from the whole's
+    if sample and rng.random() >= RATIO_DROPPED:
+        den = max(10, round(sample * rng.uniform(0.75, 1.25)))
+        num = min(den, max(0, round(level * den / 100)))
+        row.update(numerator=num, denominator=den)
+        if disaggregation != "none":
+            den_f = min(den - 1, max(1, round(den * female)))
+            den_m = den - den_f
+            num_f = round(min(100.0, max(0.0, level + spread)) * den_f / 100)
+            num_f = min(den_f, num, max(num - den_m, num_f))  # the men's share stays possible
+            row.update(female=round(100 * num_f / den_f, 2), male=round(100 * (num - num_f) / den_m, 2))
+        return round(100 * num / den, 2), row
+    value = round(level, 1)
+    if disaggregation != "none":
+        row.update(female=round(min(100.0, max(0.0, value + spread)), 1),
+                   male=round(min(100.0, max(0.0, value - spread * female / (1 - female))), 1))
+    return value, row
+
+
 def _breakdown(rng, value, disaggregation, female, children, elders) -> dict:
     """Sex (and age) figures that add up to the value exactly; None when not disaggregated."""
-    row = dict(female=None, male=None, other=None, age_0_17=None, age_18_59=None, age_60_plus=None)
+    row = dict(female=None, male=None, other=None, age_0_17=None, age_18_59=None, age_60_plus=None,
+               numerator=None, denominator=None)
     if disaggregation == "none":
         return row
     total = int(value)
@@ -132,7 +197,8 @@ def _workflow(rng, q: Quarter, age: int, late_rate: float, officer: int,
     created = base + timedelta(days=created_day, minutes=rng.randint(480, 1079))
     row = dict(status=status, review_note="", version=1, created_by_id=officer, created_at=created,
                updated_by_id=officer, updated_at=created, submitted_by_id=None, submitted_at=None,
-               reviewed_by_id=None, reviewed_at=None, approved_by_id=None, approved_at=None)
+               first_submitted_at=None, reviewed_by_id=None, reviewed_at=None, approved_by_id=None,
+               approved_at=None)
     if status == "draft":
         return row
     if rng.random() < late_rate:
@@ -142,12 +208,13 @@ def _workflow(rng, q: Quarter, age: int, late_rate: float, officer: int,
     sent = max(base + timedelta(days=sent_day, minutes=rng.randint(480, 1079)),
                created + timedelta(minutes=rng.randint(10, 240)))
     reviewer = approvers[0] if rng.random() < 0.85 else approvers[1]
+    first = sent  # on time or late is judged by the first submission
     if status in ("approved", "submitted") and rng.random() < 0.06:
         # Returned once, corrected and sent again: the second version.
         returned = _later(rng, sent, 1, 10)
         sent = _later(rng, returned, 1, 15)
         row.update(version=2, reviewed_by_id=reviewer, reviewed_at=returned)
-    row.update(submitted_by_id=officer, submitted_at=sent, updated_at=sent)
+    row.update(submitted_by_id=officer, submitted_at=sent, first_submitted_at=first, updated_at=sent)
     if status == "approved":
         approved = _later(rng, sent, 1, 25)
         row.update(approved_by_id=reviewer, approved_at=approved, reviewed_by_id=reviewer,

@@ -105,7 +105,14 @@ SUMMARIES = (
     "charge of migration.",
 )
 
-# Custom indicators per priority: kind, level, statement, magnitude, disaggregation.
+# Reporting frequencies (quarterly, semiannual, annual, endline) by indicator level: outputs
+# are counted every quarter, outcomes mostly measured once a year or at the end (surveys).
+# About two indicators in three are outputs, so overall roughly 65 / 15 / 10 / 10 %.
+FREQUENCIES = ("quarterly", "semiannual", "annual", "endline")
+FREQUENCY_WEIGHTS = {"output": (80, 13, 5, 2), "outcome": (35, 19, 21, 25)}
+
+# Custom indicators per priority: kind, level, statement, magnitude, disaggregation. A
+# percentage disaggregated by sex gives each group's own percentage.
 # Kinds: flow (sum, number), pct_up / pct_down (latest, percentage), level_up / level_down
 # (latest, number). Magnitude is the target range of a flow or the baseline range of a level.
 CUSTOM_INDICATORS = {
@@ -113,7 +120,7 @@ CUSTOM_INDICATORS = {
         ("flow", "output", "Number of frontline workers trained on identification and referral of victims "
          "of trafficking", (20, 400), "sex"),
         ("pct_up", "outcome", "Percentage of assisted victims of trafficking reporting improved well-being",
-         (20, 60), "none"),
+         (20, 60), "sex"),
         ("level_down", "outcome", "Average number of days between identification and referral to assistance",
          (20, 60), "none"),
         ("flow", "output", "Number of awareness-raising sessions on safe migration held", (10, 150), "none"),
@@ -121,7 +128,7 @@ CUSTOM_INDICATORS = {
     ),
     "SP2": (
         ("pct_up", "outcome", "Percentage of supported returnees reporting sustainable reintegration",
-         (25, 55), "none"),
+         (25, 55), "sex"),
         ("pct_down", "outcome", "Percentage of surveyed returnees intending to re-migrate irregularly",
          (30, 70), "none"),
         ("flow", "output", "Number of community infrastructure projects completed", (3, 40), "none"),
