@@ -16,7 +16,7 @@ from mne.base import Role
 from mne.config import ROOT
 from mne.formatting import num, pct, shorten_text
 from mne.htmx import htmx
-from mne.progress.rules import AT_RISK_MIN, ON_TRACK_MIN, STATUSES
+from mne.progress.rules import AT_RISK_MIN, GROUP_AT_RISK_MIN, GROUP_ON_TRACK_MIN, ON_TRACK_MIN, STATUSES
 from mne.reference.schemas import KOSOVO_FOOTNOTE
 
 FREQUENCY_WORDS = {"quarterly": "every quarter", "semiannual": "twice a year (Q2 and Q4)", "annual": "once a year (Q4)",
@@ -52,6 +52,7 @@ def build_templates() -> Jinja2Blocks:
         "FREQUENCY_WORDS": FREQUENCY_WORDS,
         # The band thresholds as the pages print them (from the rules, never retyped).
         "BANDS": {"on_track": pct(ON_TRACK_MIN), "at_risk": pct(AT_RISK_MIN)},
+        "GROUP_BANDS": {"on_track": pct(GROUP_ON_TRACK_MIN), "at_risk": pct(GROUP_AT_RISK_MIN)},
     })
     templates.env.filters.update({"num": num, "pct": pct, "shorten_text": shorten_text})
     return templates

@@ -126,12 +126,13 @@ def test_thresholds_and_constants_come_from_the_rules(client, session, monkeypat
     assert f"r is {pct(rules.ON_TRACK_MIN)} or more" in status and f"below {pct(rules.AT_RISK_MIN)}" in status
     monkeypatch.setattr(rules, "ON_TRACK_MIN", 0.9)
     monkeypatch.setattr(rules, "AT_RISK_MIN", 0.55)
+    monkeypatch.setattr(rules, "GROUP_ON_TRACK_MIN", 0.8)
     monkeypatch.setattr(rules, "DUE_AFTER_DAYS", 45)
     monkeypatch.setattr(rules, "PROGRESS_CAP", 1.5)
     tree = help_page(client)
     thresholds = [text(t) for t in tree.xpath("//section[@id='status']//span[@class='threshold']")]
     assert thresholds == ["90 %", "55 %"]
-    assert "from 90 % of its due lines" in text(tree.get_element_by_id("groups"))
+    assert "from 80 % of its due lines" in text(tree.get_element_by_id("groups"))
     assert "due 45 days after the period ends" in text(tree.get_element_by_id("as-of"))
     assert "between 0 % and 150 %" in text(tree.get_element_by_id("groups"))
     assert "2023-02-14" in text(tree.get_element_by_id("as-of"))  # 2022Q4's due date, 45 days on

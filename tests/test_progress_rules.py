@@ -530,19 +530,21 @@ def test_property_time_prorated_expected_in_unit_interval(start, length, as_of):
 
 
 # --- Group bands (matrix cells) and one line's completeness -----------------------------------
-from mne.progress.rules import completeness_of, group_status  # noqa: E402
+from mne.progress.rules import GROUP_AT_RISK_MIN, GROUP_ON_TRACK_MIN, completeness_of, group_status  # noqa: E402
 
 
 @pytest.mark.parametrize("lines, due, with_data, share, want", [
     (0, 0, 0, None, None),            # an empty cell has no band
     (4, 0, 0, None, "not_started"),   # nothing due yet
     (4, 3, 0, 0.0, "no_data"),        # due lines, none with data
-    (20, 20, 18, 0.85, "on_track"),   # 17 of 20 on track: exactly the line threshold
-    (20, 20, 18, 0.80, "at_risk"),
-    (10, 10, 10, 0.60, "at_risk"),    # the lower edge
-    (10, 10, 10, 0.59, "off_track"),
+    (20, 20, 18, 0.75, "on_track"),   # 15 of 20 on track or achieved: exactly the group threshold
+    (20, 20, 18, 0.70, "at_risk"),
+    (3, 3, 3, 2 / 3, "at_risk"),      # worked example 2's SP4: 2 of 3
+    (10, 10, 10, 0.50, "at_risk"),    # the lower edge
+    (10, 10, 10, 0.49, "off_track"),
 ])
 def test_group_status_bands_the_on_track_share(lines, due, with_data, share, want):
+    assert (GROUP_ON_TRACK_MIN, GROUP_AT_RISK_MIN) == (0.75, 0.50)
     assert group_status(lines, due, with_data, share) == want
 
 

@@ -218,6 +218,7 @@ def progress_help(request: Request, session: SessionDep, principal: CurrentUser)
     """How every figure is computed: for every signed-in user, whatever the role."""
     return render(request, "help/progress.html", {
         "on_track_min": rules.ON_TRACK_MIN, "at_risk_min": rules.AT_RISK_MIN,
+        "group_on_track_min": rules.GROUP_ON_TRACK_MIN, "group_at_risk_min": rules.GROUP_AT_RISK_MIN,
         "progress_cap": rules.PROGRESS_CAP, "progress_floor": rules.PROGRESS_FLOOR,
         "due_after_days": rules.DUE_AFTER_DAYS, "final_statuses": rules.FINAL_STATUSES,
         "words": status_words(), "frequencies": frequencies(), "frequency_words": FREQUENCY_WORDS,
