@@ -70,6 +70,21 @@ def fresh_database(url: str) -> str:
     return url
 
 
+def demo_database(url: str, seed: int) -> str:
+    """A fresh database holding the scale-1 demo data (the bulk paths on real data)."""
+    from mne.demo.generator import seed_demo
+    from mne.users import security
+
+    fresh_database(url)
+    real_hash = security.hash_password
+    security.hash_password = lambda password: "not-a-hash"  # Argon2 is slow by design; unused here
+    try:
+        seed_demo(engine_for(url), scale=1, seed=seed)
+    finally:
+        security.hash_password = real_hash
+    return url
+
+
 @pytest.fixture(scope="session", params=BACKENDS)
 def db_url(request, tmp_path_factory) -> str:
     if request.param == "sqlite":

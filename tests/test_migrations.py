@@ -54,19 +54,10 @@ def test_downgrade_to_base_and_upgrade_again(empty_url):
 @pytest.fixture(params=BACKENDS)
 def demo_url(request, tmp_path):
     """A database holding the demo data (scale 1), at head."""
-    from mne.demo.generator import seed_demo
-    from mne.users import security
-    from tests.conftest import fresh_database
+    from tests.conftest import demo_database
 
     url = f"sqlite:///{tmp_path / 'demo.db'}" if request.param == "sqlite" else pg_database_url("migrations_demo")
-    fresh_database(url)
-    real_hash = security.hash_password
-    security.hash_password = lambda password: "not-a-hash"  # Argon2 is slow by design; unused here
-    try:
-        seed_demo(engine_for(url), scale=1, seed=5)
-    finally:
-        security.hash_password = real_hash
-    return url
+    return demo_database(url, seed=5)
 
 
 def test_rev2_migration_downgrades_and_upgrades_a_database_holding_the_demo_data(demo_url):

@@ -340,23 +340,11 @@ def test_concurrent_writers_of_one_cell_leave_correct_sums(tmp_path):
 @pytest.fixture(scope="module", params=BACKENDS)
 def demo_url(request, tmp_path_factory) -> str:
     """A scale-1 demo database: the bulk path (PostgreSQL COPY, chunked loading) on real data."""
-    from mne.db import engine_for
-    from mne.demo.generator import seed_demo
-    from mne.users import security
-    from tests.conftest import fresh_database, pg_database_url
+    from tests.conftest import demo_database, pg_database_url
 
     if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path_factory.mktemp('progress-demo') / 'demo.db'}"
-    else:
-        url = pg_database_url("progress_demo")
-    fresh_database(url)
-    real_hash = security.hash_password
-    security.hash_password = lambda password: "not-a-hash"  # Argon2 is slow by design; unused here
-    try:
-        seed_demo(engine_for(url), scale=1, seed=3)
-    finally:
-        security.hash_password = real_hash
-    return url
+        return demo_database(f"sqlite:///{tmp_path_factory.mktemp('progress-demo') / 'demo.db'}", seed=3)
+    return demo_database(pg_database_url("progress_demo"), seed=3)
 
 
 def test_demo_summaries_equal_the_rules(demo_url):
