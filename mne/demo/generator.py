@@ -251,6 +251,14 @@ class _ProjectFactory:
         self.approvers = (user_ids["reviewer@mne.example"], user_ids["admin@mne.example"])
         # The demo's "today": the due date of the last period, so every period has been reported.
         self.today = ref.quarters[-1].due
+        # Each priority's portfolio in each subregion delivers more or less well: standings
+        # evenly spread from weakest (0) to strongest (1), shuffled by the seed, so the
+        # priority x subregion matrix shows strong and weak cells whatever the seed.
+        subregions = sorted({s for _name, s in ref.countries.values() if s})
+        cells = [(p, s) for p in ref.priorities for s in subregions]
+        ladder = [(i + 0.5) / len(cells) for i in range(len(cells))]
+        rng.shuffle(ladder)
+        self.standing = dict(zip(cells, ladder, strict=True))
 
     def _take(self, table: type) -> int:
         self.ids[table] += 1
@@ -388,14 +396,18 @@ class _ProjectFactory:
                 out[PeriodTarget] += [
                     dict(indicator_id=iid, country_iso3=iso3, period_code=q.code, target=t)
                     for q, t in _milestones(kind, baseline, target, plan)]
+            # A line draws from its own stream, seeded from the project's: how its results
+            # come out does not shift the projects drawn after it.
             rows = line_results(
-                rng, kind=kind, disaggregation=disaggregation, frequency=frequency,
+                random.Random(rng.getrandbits(64)), kind=kind, disaggregation=disaggregation,
+                frequency=frequency,
                 baseline=baseline, target=target, opening=opening, start=plan.start, end=plan.end,
                 quarters=plan.quarters, life_quarters=plan.life_quarters,
                 last_index=len(self.ref.quarters) - 1, late_rate=plan.late_rate,
                 # A country added by an admin has no demo officer: the admin reports for it.
                 officer=self.officer.get(iso3, self.approvers[1]), approvers=self.approvers,
-                country=iso3, indicator_id=iid, first_id=self.ids[Result])
+                country=iso3, indicator_id=iid, first_id=self.ids[Result],
+                standing=self.standing.get((priority, self.ref.countries[iso3][1]), 0.5))
             self.ids[Result] += len(rows)
             out[Result] += rows
 
