@@ -17,6 +17,7 @@ from datetime import UTC, date, datetime, timedelta
 from functools import cached_property
 
 from mne.demo import vocabulary as V
+from mne.progress.rules import is_due
 
 # Status shares (approved, submitted, draft, returned) by the age of the period in quarters,
 # 0 being the last period in the database; older periods use OLD_STATUS. By the demo's "today"
@@ -70,17 +71,6 @@ class Quarter:
         return (self.due - self.end).days - 1
 
 
-def is_due(frequency: str, q: Quarter, end: date) -> bool:
-    """Whether a line of this reporting frequency owes a result for the quarter (SPEC §3)."""
-    if frequency == "semiannual":
-        return q.end.month in (6, 12)
-    if frequency == "annual":
-        return q.end.month == 12
-    if frequency == "endline":
-        return q.start <= end <= q.end
-    return True
-
-
 def draw_pace(rng: random.Random, standing: float) -> float:
     """A line's pace relative to plan, from TRAJECTORIES weighted by its portfolio's standing."""
     behind = BEHIND[0] + (BEHIND[1] - BEHIND[0]) * standing
@@ -121,7 +111,7 @@ def line_results(rng: random.Random, *, kind: str, disaggregation: str, frequenc
             ramp = 0.5 if q.start <= start <= q.end else 1.0
             work = per_quarter * pace * ramp * rng.uniform(0.6, 1.4)
             done += work * (PAST_TARGET if opening + done >= cap * target else 1.0)
-        if not is_due(frequency, q, end):
+        if not is_due(frequency, start, end, q):  # the rules' own test (a Quarter has start and end)
             odds = (FINAL_REPORT if q.start <= end <= q.end
                     else ENDLINE_INTERIM if interim and q.end.month == 12 else EXTRA)
             if rng.random() >= odds:
