@@ -7,6 +7,7 @@ import subprocess
 import sys
 
 import pytest
+from sqlalchemy import text
 
 from tests import factories
 
@@ -94,7 +95,6 @@ def test_upgrade_fills_the_progress_summaries_a_migration_created(tmp_path):
     from sqlmodel import Session
 
     from mne.db import engine_for
-    from mne.indicators.models import IndicatorTarget
     from mne.progress.models import LineSummary
     from mne.reference.models import Period
     from mne.reference.seed import load_reference
@@ -106,8 +106,9 @@ def test_upgrade_fills_the_progress_summaries_a_migration_created(tmp_path):
         load_reference(session)
         project = factories.project(session, "OLD-1", countries=("KGZ", "TJK"))
         indicator_id = _raw_indicator(session, project.id)
-        session.add_all([IndicatorTarget(indicator_id=indicator_id, country_iso3=c, baseline=0, target=100)
-                         for c in ("KGZ", "TJK")])
+        for country in ("KGZ", "TJK"):  # the columns of 0001 only: today's models have more
+            session.execute(text("INSERT INTO indicator_target (indicator_id, country_iso3, baseline, target) "
+                                 "VALUES (:i, :c, 0, 100)"), {"i": indicator_id, "c": country})
         session.commit()
     upgraded = mne(["db", "upgrade"], url)
     assert upgraded.returncode == 0, upgraded.stderr
@@ -121,10 +122,10 @@ def test_upgrade_fills_the_progress_summaries_a_migration_created(tmp_path):
 
 
 def _raw_indicator(session, project_id: int) -> int:
-    from mne.indicators.models import Indicator
-
-    indicator = Indicator(project_id=project_id, code="OLD-I1", statement="An indicator of before",
-                          priority_code="SP1", aggregation="sum", direction="increase", measure="number")
-    session.add(indicator)
-    session.flush()
-    return indicator.id
+    """An indicator row as revision 0001 knew it (raw SQL: today's model has more columns)."""
+    session.execute(text(
+        "INSERT INTO indicator (project_id, code, statement, level, priority_code, measure, aggregation, direction, "
+        "disaggregation, position, created_at, updated_at) VALUES (:p, 'OLD-I1', 'An indicator of before', "
+        "'outcome', 'SP1', 'number', 'sum', 'increase', 'none', 0, '2020-01-01 00:00:00', '2020-01-01 00:00:00')"),
+        {"p": project_id})
+    return session.execute(text("SELECT id FROM indicator WHERE code = 'OLD-I1'")).scalar_one()
