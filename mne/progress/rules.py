@@ -8,7 +8,7 @@ here; pages, the JSON API and the exports all render what they return.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import astuple, dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import date, datetime, timedelta
 from types import MappingProxyType
 
@@ -346,7 +346,11 @@ class StandardSums:
     denominator_sum: float = 0.0
 
     def __add__(self, other: StandardSums) -> StandardSums:
-        return StandardSums(*(a + b for a, b in zip(astuple(self), astuple(other))))
+        # Field by field (``dataclasses.astuple`` deep-copies: ten times slower on a dashboard).
+        return StandardSums(*(getattr(self, n) + getattr(other, n) for n in _STANDARD_FIELDS))
+
+
+_STANDARD_FIELDS = tuple(f.name for f in fields(StandardSums))
 
 
 @dataclass(frozen=True)
