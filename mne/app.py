@@ -24,6 +24,7 @@ from mne.config import Settings, get_settings
 from mne.db import engine_for
 from mne.deps import Anyone, Public
 from mne.errors import DomainError, Unauthorized, Unavailable, envelope
+from mne.exports import routes as export_routes
 from mne.help import pages as help_pages
 from mne.indicators import pages as indicator_pages
 from mne.indicators import routes as indicator_routes
@@ -59,6 +60,7 @@ PAGE_ROUTERS = (
     progress_pages.router,
     audit_pages.router,
     help_pages.router,
+    export_routes.router,
     project_pages.router,
     indicator_pages.router,
     result_pages.router,
@@ -79,7 +81,11 @@ SECURITY_HEADERS = {
 
 
 def _wants_json(request: Request) -> bool:
-    return request.url.path.startswith("/api/") or request.url.path.startswith("/healthz")
+    path = request.url.path
+    if path.startswith(("/api/", "/healthz")):
+        return True
+    # A file download asked for by a program gets the error envelope; a browser, a page.
+    return path.startswith("/exports/") and "text/html" not in request.headers.get("accept", "")
 
 
 def _error_response(request: Request, status: int, code: str, message: str, details=None, headers=None):
@@ -166,6 +172,7 @@ async def lifespan(app: FastAPI):
     settings = app.state.settings
     anyio.to_thread.current_default_thread_limiter().total_tokens = threadpool_size(settings)
     app.state.db_turns = anyio.Semaphore(settings.db_pool_size)
+    app.state.export_turns = anyio.Semaphore(settings.export_streams)
     yield
 
 
@@ -183,7 +190,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
     )
     app.state.settings = settings
-    app.state.engine = engine_for(settings.database_url, settings.log_sql, pool_size=settings.db_pool_size,
+    # The pool holds a connection per database turn and per export stream (`mne.exports.streaming`).
+    app.state.engine = engine_for(settings.database_url, settings.log_sql,
+                                  pool_size=settings.db_pool_size + settings.export_streams,
                                   timeout=settings.db_timeout)
 
     @app.middleware("http")

@@ -38,6 +38,9 @@ class Settings(BaseSettings):
     # Seconds a request may wait for its turn at the database (a free connection, SQLite's
     # write lock) before it is answered 503 with Retry-After.
     db_timeout: float = Field(default=10.0, gt=0, le=600)
+    # Downloads one worker streams at once (exports), each over a database connection of its
+    # own beside the `db_pool_size` ones; more wait for a turn, then get 503.
+    export_streams: int = Field(default=2, ge=1, le=100)
 
     def signing_secret(self) -> str:
         """The key that signs sessions; refuses a missing or placeholder one outside demo mode."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import pytest
@@ -21,6 +22,7 @@ from mne.app import create_app
 from mne.config import Settings
 from mne.db import engine_for, normalise_url
 from mne.deps import get_session, record_bookkeeping
+from mne.exports.streaming import export_source
 from mne.reference.seed import load_reference
 from mne.unit_of_work import UnitOfWork
 
@@ -137,7 +139,13 @@ def client(app, connection) -> Iterator[TestClient]:
             finally:
                 record_bookkeeping(request, connection)  # as get_session does after its transaction
 
+    @contextmanager
+    def test_transaction():
+        with connection.begin_nested():
+            yield connection
+
     app.dependency_overrides[get_session] = session_override
+    app.dependency_overrides[export_source] = lambda: test_transaction
     with TestClient(app, raise_server_exceptions=False, base_url="http://testserver") as c:
         yield c
     app.dependency_overrides.clear()

@@ -331,12 +331,11 @@ class LineRow:
     achieved: bool
 
 
-def indicator_lines(session: Session, principal: Principal, filters: Filters, as_of: PeriodInfo,
-                    include_pending: bool = False, *, status: Sequence[str] = (), limit: int | None = None,
-                    offset: int = 0, standard: str | None = None) -> tuple[list[LineRow], int]:
-    """The caller's indicator lines as of a period (and how many there are in all)."""
+def line_conditions(principal: Principal, filters: Filters, as_of: PeriodInfo, include_pending: bool = False, *,
+                    status: Sequence[str] = (), standard: str | None = None) -> list[ColumnElement[bool]]:
+    """Which rows of ``line_summary`` are the caller's lines as of a period (the API's line list
+    and the IPTT export select with this)."""
     suffix = "_pending" if include_pending else ""
-    i = Indicator.__table__.c
     conditions = [LS.c.period_code == as_of.code, *_project_clause(LS.c.project_id, principal, filters),
                   *_line_level(filters, LS, principal)]
     if status:
@@ -346,12 +345,31 @@ def indicator_lines(session: Session, principal: Principal, filters: Filters, as
         conditions.append(LS.c["status" + suffix].in_(list(status)))
     if standard:
         conditions.append(LS.c.standard_code == standard)
+    return conditions
+
+
+def line_figures(include_pending: bool = False) -> list:
+    """A line's figures as of the period: actual, progress, expected, status, achieved."""
+    suffix = "_pending" if include_pending else ""
+    return [LS.c["actual" + suffix], LS.c["progress" + suffix], LS.c.expected, LS.c["status" + suffix],
+            LS.c["achieved" + suffix]]
+
+
+def line_order() -> list:
+    i = Indicator.__table__.c
+    return [Project.code, i.position, i.code, LS.c.country_iso3]
+
+
+def indicator_lines(session: Session, principal: Principal, filters: Filters, as_of: PeriodInfo,
+                    include_pending: bool = False, *, status: Sequence[str] = (), limit: int | None = None,
+                    offset: int = 0, standard: str | None = None) -> tuple[list[LineRow], int]:
+    """The caller's indicator lines as of a period (and how many there are in all)."""
+    i = Indicator.__table__.c
+    conditions = line_conditions(principal, filters, as_of, include_pending, status=status, standard=standard)
     source = LS.join(Indicator.__table__, i.id == LS.c.indicator_id).join(Project.__table__, Project.id == LS.c.project_id)
     query = (select(LS.c.indicator_id, i.code, i.statement, Project.code, Project.title, LS.c.country_iso3,
-                    LS.c.priority_code, LS.c.standard_code, LS.c.baseline, LS.c.target, LS.c["actual" + suffix],
-                    LS.c["progress" + suffix], LS.c.expected, LS.c["status" + suffix], LS.c["achieved" + suffix])
-             .select_from(source).where(*conditions)
-             .order_by(Project.code, i.position, i.code, LS.c.country_iso3))
+                    LS.c.priority_code, LS.c.standard_code, LS.c.baseline, LS.c.target, *line_figures(include_pending))
+             .select_from(source).where(*conditions).order_by(*line_order()))
     if limit is not None:
         total = session.execute(select(func.count()).select_from(LS).where(*conditions)).scalar_one()
         query = query.limit(limit).offset(offset)

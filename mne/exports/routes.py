@@ -1,0 +1,87 @@
+"""The export files over HTTP (SPEC §6): checked first, then streamed.
+
+Every parameter is checked before the response starts, so a bad one is a 422 (or 403) with
+the error envelope, never a file cut short.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from fastapi.responses import StreamingResponse
+
+from mne.deps import CurrentUser, SessionDep
+from mne.errors import envelope
+from mne.exports import iptt, results
+from mne.exports import request as export_request
+from mne.exports.request import IPTT, RESULTS, ExportRequest
+from mne.exports.streaming import ExportSource, ExportTurn, download
+from mne.filters import Filters, FiltersDep
+from mne.progress.rules import STATUSES
+
+router = APIRouter(prefix="/exports", tags=["exports"])
+
+From = Annotated[str | None, Query(alias="from", description="first period of the range: YYYYQn, or YYYYSn / "
+                                                             "YYYY for its first quarter")]
+To = Annotated[str | None, Query(description="last period of the range: YYYYQn, or YYYYSn / YYYY for its last "
+                                             "quarter")]
+AsOf = Annotated[str | None, Query(description="period the progress figures are as of (default: `to`, else the "
+                                               "latest period whose due date has passed)")]
+IncludePending = Annotated[bool, Query(description="count submitted results too (provisional figures)")]
+Bom = Annotated[bool, Query(description="start the file with a UTF-8 byte-order mark, so that Excel reads it "
+                                        "as UTF-8 (default: true)")]
+
+
+def _error(status: int, description: str) -> dict:
+    return {"description": description, "content": {"application/json": {"example": envelope("invalid", "…")}}}
+
+
+FILE_RESPONSES = {422: _error(422, "a parameter is invalid (named in `details`); nothing was sent"),
+                  403: _error(403, "a filter is outside your countries, donors or projects"),
+                  503: _error(503, "every export stream of this worker is busy")}
+
+
+def asked(session, principal, kind: str, filters: Filters, period_from, to, as_of, include_pending,
+          status) -> ExportRequest:
+    return export_request.build(session.connection(), principal, kind, filters, period_from=period_from,
+                                period_to=to, as_of=as_of, include_pending=include_pending, status=status)
+
+
+@router.get("/results.csv", response_class=StreamingResponse, responses={
+    200: {"content": {"text/csv": {}}, "description": "one row per result"}, **FILE_RESPONSES})
+def results_csv(session: SessionDep, source: ExportSource, principal: CurrentUser, filters: FiltersDep,
+                _stream: ExportTurn, period_from: From = None, to: To = None, include_pending: IncludePending = False,
+                status: Annotated[str | None, Query(description="draft, submitted, approved, returned; "
+                                                                 "comma-separated")] = None,
+                bom: Bom = True):
+    """Every result in your scope, one row each, in the columns of SPEC §6 (a donor viewer gets
+    approved results only, and submitted ones too with `include_pending`)."""
+    export = asked(session, principal, RESULTS, filters, period_from, to, None, include_pending, status)
+    return download(source, export, "csv", lambda conn: results.csv_chunks(conn, export, bom=bom))
+
+
+LineStatus = Annotated[str | None, Query(description=f"line statuses: {', '.join(STATUSES)}; comma-separated")]
+
+
+@router.get("/iptt.csv", response_class=StreamingResponse, responses={
+    200: {"content": {"text/csv": {}}, "description": "one row per indicator line"}, **FILE_RESPONSES})
+def iptt_csv(session: SessionDep, source: ExportSource, principal: CurrentUser, filters: FiltersDep,
+             _stream: ExportTurn, period_from: From = None, to: To = None, as_of: AsOf = None,
+             include_pending: IncludePending = False, status: LineStatus = None, bom: Bom = True):
+    """The Indicator Performance Tracking Table: per line its baseline and target, a target and
+    an actual per period of the range, then actual to date, % of target and status as of `as_of`."""
+    export = asked(session, principal, IPTT, filters, period_from, to, as_of, include_pending, status)
+    return download(source, export, "csv", lambda conn: iptt.csv_chunks(conn, export, bom=bom))
+
+
+@router.get("/iptt.xlsx", response_class=StreamingResponse, responses={
+    200: {"content": {"application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {}},
+          "description": "the IPTT as a formatted workbook"}, **FILE_RESPONSES})
+def iptt_xlsx(session: SessionDep, source: ExportSource, principal: CurrentUser, filters: FiltersDep,
+              _stream: ExportTurn, period_from: From = None, to: To = None, as_of: AsOf = None,
+              include_pending: IncludePending = False, status: LineStatus = None):
+    """The IPTT as an Excel workbook: frozen headers, periods grouped, numbers and percentages
+    formatted, and a second sheet saying what was exported, as of when, and when it was made."""
+    export = asked(session, principal, IPTT, filters, period_from, to, as_of, include_pending, status)
+    return download(source, export, "xlsx", lambda conn: iptt.xlsx_chunks(conn, export))
