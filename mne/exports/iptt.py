@@ -90,7 +90,7 @@ def _fill(conn: Connection, request: ExportRequest, batch: Sequence[Line]) -> No
 
 def lines(conn: Connection, request: ExportRequest) -> Iterator[Line]:
     """Every line of the table, its period values filled in, in the API's order."""
-    result = conn.execution_options(stream_results=True, yield_per=LINES_PER_BATCH).execute(_query(request))
+    result = conn.execute(_query(request), execution_options={"stream_results": True, "yield_per": LINES_PER_BATCH})
     try:
         for partition in result.partitions():
             batch = [Line(row[0], row[1], tuple(row[2:14]), row[14], row[15], row[16]) for row in partition]

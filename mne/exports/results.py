@@ -80,7 +80,8 @@ def rows(conn: Connection, request: ExportRequest) -> Iterator[tuple]:
     """The rows as cells, fetched ``BATCH`` at a time from a server-side cursor."""
     donors = donors_by_project(conn)
     text, number, timestamp = cells.text, cells.number, cells.timestamp
-    result = conn.execution_options(stream_results=True, yield_per=BATCH).execute(query(request))
+    # Per statement: Connection.execution_options would turn every later statement into a cursor too.
+    result = conn.execute(query(request), execution_options={"stream_results": True, "yield_per": BATCH})
     try:
         for (pid, pcode, title, priority, pillar, subregion, iso3, cname, icode, statement, level, measure,
              aggregation, direction, baseline, target, period, value, numerator, denominator, female, male, other,
