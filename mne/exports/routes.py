@@ -8,14 +8,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import StreamingResponse
 
 from mne.deps import CurrentUser, SessionDep
-from mne.errors import envelope
-from mne.exports import iptt, results
+from mne.errors import NotFound, envelope
+from mne.exports import iati, iptt, results
 from mne.exports import request as export_request
-from mne.exports.request import IPTT, RESULTS, ExportRequest
+from mne.exports.request import IATI, IPTT, RESULTS, ExportRequest
 from mne.exports.streaming import ExportSource, ExportTurn, download
 from mne.filters import Filters, FiltersDep
 from mne.progress.rules import STATUSES
@@ -85,3 +85,23 @@ def iptt_xlsx(session: SessionDep, source: ExportSource, principal: CurrentUser,
     formatted, and a second sheet saying what was exported, as of when, and when it was made."""
     export = asked(session, principal, IPTT, filters, period_from, to, as_of, include_pending, status)
     return download(source, export, "xlsx", lambda conn: iptt.xlsx_chunks(conn, export))
+
+
+@router.get("/iati.xml", response_class=StreamingResponse, responses={
+    200: {"content": {"application/xml": {}}, "description": "IATI 2.03 activities, one per project"},
+    404: _error(404, "no project in your scope matches the filters (an IATI file holds at least one activity)"),
+    **FILE_RESPONSES})
+def iati_xml(request: Request, session: SessionDep, source: ExportSource, principal: CurrentUser,
+             filters: FiltersDep, _stream: ExportTurn, period_from: From = None, to: To = None,
+             include_pending: IncludePending = False):
+    """The projects as IATI 2.03 activities (valid against the official schema): per project its
+    organisations, status, dates and countries, and a result per indicator with, per indicator
+    line, its baseline and per period of the range its target and actual (sex and age as
+    `dimension`s). The reporting organisation is the settings' `iati_org_ref` / `iati_org_name`."""
+    export = asked(session, principal, IATI, filters, period_from, to, None, include_pending, None)
+    if iati.count(session.connection(), export) == 0:  # the schema wants at least one activity
+        raise NotFound("no project in your scope matches these filters: an IATI file needs at least one activity")
+    settings = request.app.state.settings
+    org_ref, org_name = settings.iati_org_ref, settings.iati_org_name
+    return download(source, export, "xml",
+                    lambda conn: iati.xml_chunks(conn, export, org_ref=org_ref, org_name=org_name))
