@@ -247,6 +247,59 @@ def seed_demo(
         typer.echo(f"  {role:18} {email:28} {password}")
 
 
+# --- exports ----------------------------------------------------------------------------
+
+EXPORT_KINDS = ("results", "iptt", "iati")
+
+
+def export(
+    kind: Annotated[str, typer.Argument(help="results | iptt | iati")],
+    output: Annotated[str, typer.Option("-o", "--output", help="File to write (iptt: .csv or .xlsx); - for "
+                                                               "standard output.")],
+    period_from: Annotated[str | None, typer.Option("--from", help="First period: YYYYQn, YYYYSn or YYYY.")] = None,
+    to: Annotated[str | None, typer.Option(help="Last period: YYYYQn, YYYYSn or YYYY.")] = None,
+    as_of: Annotated[str | None, typer.Option("--as-of", help="Period of the IPTT's progress figures.")] = None,
+    include_pending: Annotated[bool, typer.Option("--include-pending", help="Count submitted results too.")] = False,
+    status: Annotated[str | None, typer.Option(help="Result statuses (results) or line statuses (iptt).")] = None,
+    user: Annotated[str | None, typer.Option("--as", help="Export in this user's scope (default: everything).")] = None,
+    **filters: str | None,
+) -> None:
+    """Write an export file (the same as /exports/…), with a progress bar on a terminal."""
+    from mne.exports.files import export_to
+
+    if kind not in EXPORT_KINDS:
+        raise CliError(f"unknown export {kind!r}: one of {', '.join(EXPORT_KINDS)}")
+    written, path = export_to(kind, output, filters=filters, period_from=period_from, to=to, as_of=as_of,
+                              include_pending=include_pending, status=status, user=user)
+    if path != "-":
+        typer.echo(f"wrote {written} {'rows' if kind != 'iati' else 'activities'} to {path}", err=True)
+
+
+def _with_filter_options(fn):
+    """One option per dimension of the registry (--donor ECHO,USAID …), as the API's filters."""
+    import inspect
+
+    from mne.dimensions import DIMENSIONS
+
+    signature = inspect.signature(fn, eval_str=True)  # typer reads the annotations themselves
+    fixed = [p for p in signature.parameters.values() if p.kind != inspect.Parameter.VAR_KEYWORD]
+    options = [inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=None,
+                                 annotation=Annotated[str | None, typer.Option(help=f"{d.description}; comma-separated")])
+               for name, d in DIMENSIONS.items()]
+
+    @functools.wraps(fn)
+    def wrapper(**kwargs):
+        names = set(DIMENSIONS)
+        chosen = {k: v for k, v in kwargs.items() if k in names}
+        return fn(**{k: v for k, v in kwargs.items() if k not in names}, **chosen)
+
+    wrapper.__signature__ = signature.replace(parameters=[*fixed, *options])
+    return wrapper
+
+
+app.command("export")(handled(_with_filter_options(export)))
+
+
 # --- users and tokens -------------------------------------------------------------------
 
 @user_app.command("add")

@@ -46,7 +46,12 @@ def day(value: date | None) -> str:
     return value.isoformat() if value else ""
 
 
-Converter = Callable[[object], object]
+# Wraps an export's rows (lines, activities) as they are written: the CLI's progress bar.
+Track = Callable[[Iterator], Iterator]
+
+
+def untracked(items: Iterator) -> Iterator:
+    return items
 
 
 def csv_chunks(header: Iterable[str], rows: Iterable[Iterable[object]], *, bom: bool = True) -> Iterator[bytes]:

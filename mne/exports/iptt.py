@@ -116,18 +116,21 @@ def csv_row(line: Line, periods: Sequence[str]) -> list:
     return row + [number(line.actual), percent(line.progress), line.status]
 
 
-def csv_chunks(conn: Connection, request: ExportRequest, *, bom: bool = True) -> Iterator[bytes]:
+def csv_chunks(conn: Connection, request: ExportRequest, *, bom: bool = True,
+               track: cells.Track = cells.untracked) -> Iterator[bytes]:
     periods = request.period_codes
-    return cells.csv_chunks(header(request), (csv_row(line, periods) for line in lines(conn, request)), bom=bom)
+    return cells.csv_chunks(header(request), (csv_row(line, periods) for line in track(lines(conn, request))),
+                            bom=bom)
 
 
-def xlsx_chunks(conn: Connection, request: ExportRequest) -> Iterator[bytes]:
+def xlsx_chunks(conn: Connection, request: ExportRequest, *, track: cells.Track = cells.untracked
+                ) -> Iterator[bytes]:
     """The workbook, built in XlsxWriter's constant-memory mode in a temporary file (a zip
     is complete only when closed), then sent in chunks."""
     from mne.exports.workbook import write_iptt
 
     with tempfile.TemporaryFile() as spool:
-        write_iptt(spool, request, lines(conn, request))
+        write_iptt(spool, request, track(lines(conn, request)))
         spool.seek(0)
         while chunk := spool.read(256 * 1024):
             yield chunk

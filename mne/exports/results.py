@@ -95,5 +95,6 @@ def rows(conn: Connection, request: ExportRequest) -> Iterator[tuple]:
         result.close()
 
 
-def csv_chunks(conn: Connection, request: ExportRequest, *, bom: bool = True) -> Iterator[bytes]:
-    return cells.csv_chunks(COLUMNS, rows(conn, request), bom=bom)
+def csv_chunks(conn: Connection, request: ExportRequest, *, bom: bool = True,
+               track: cells.Track = cells.untracked) -> Iterator[bytes]:
+    return cells.csv_chunks(COLUMNS, track(rows(conn, request)), bom=bom)
