@@ -69,6 +69,20 @@ def test_iptt_csv_to_standard_output(db):
         ("P1", "achieved", "112.5"), ("P3", "at_risk", "32.0")}
 
 
+def test_iati_to_a_file_validates(db, tmp_path):
+    from lxml import etree
+
+    from tests.test_export_iati import SCHEMA_DIR
+
+    out = tmp_path / "iati.xml"
+    done = mne(["export", "iati", "--project", "EX-KGZ,GEO-1", "-o", str(out)], db)
+    assert done.returncode == 0, done.stderr
+    document = etree.parse(str(out))
+    etree.XMLSchema(etree.parse(str(SCHEMA_DIR / "iati-activities-schema.xsd"))).assertValid(document)
+    assert document.xpath("//iati-activity/iati-identifier/text()") == ["XM-DAC-47066-EX-KGZ", "XM-DAC-47066-GEO-1"]
+    assert b"wrote 2 activities" in done.stderr
+
+
 def test_a_progress_bar_on_a_terminal(db, tmp_path):
     import pty
 
@@ -97,6 +111,8 @@ def test_a_progress_bar_on_a_terminal(db, tmp_path):
     (["export", "budget", "-o", "x.csv"], "unknown export 'budget'"),
     (["export", "results", "-o", "x.xlsx"], "written as .csv"),
     (["export", "results", "--as", "nobody@test.example", "-o", "x.csv"], "nobody@test.example"),
+    (["export", "iati", "--as", "donor@test.example", "--project", "GEO-1", "-o", "x.xml"], "outside your scope"),
+    (["export", "iati", "--country", "UKR", "-o", "x.xml"], "at least one activity"),
 ])
 def test_bad_input_is_one_line_and_no_file(db, tmp_path, args, message):
     done = mne(args, db, cwd=tmp_path, text=True)

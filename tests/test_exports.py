@@ -305,6 +305,8 @@ def test_exports_need_a_signed_in_user(client, example):
     ("/exports/iptt.csv?as_of=yesterday", "as_of"),
     ("/exports/results.csv?status=lost", "status"),
     ("/exports/iptt.csv?status=approved", "status"),
+    ("/exports/results.json", "format"),
+    ("/exports/iptt.pdf?as_of=2022Q4", "format"),
 ])
 def test_bad_parameters_are_refused_before_any_byte(client, example, reviewer, path, field):
     response = client.get(path, headers=reviewer)

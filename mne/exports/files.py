@@ -21,7 +21,7 @@ from mne.auth.principal import Principal
 from mne.base import Role
 from mne.db import READ, for_access, get_engine
 from mne.dimensions import DIMENSIONS
-from mne.errors import Invalid
+from mne.errors import Invalid, NotFound
 from mne.exports import iptt, results
 from mne.exports import request as export_request
 from mne.filters import Filters
@@ -49,9 +49,16 @@ def _renderer(kind: str, output: str):
         if suffix == ".xlsx":
             return iptt.count, iptt.xlsx_chunks, "xlsx"
         return iptt.count, iptt.csv_chunks, "csv"
-    from mne.exports import iati  # noqa: PLC0415
+    from mne.config import get_settings
+    from mne.exports import iati
 
-    return iati.count, iati.tracked_chunks, "xml"
+    settings = get_settings()
+
+    def xml(conn, asked, *, track):
+        return iati.xml_chunks(conn, asked, org_ref=settings.iati_org_ref, org_name=settings.iati_org_name,
+                               track=track)
+
+    return iati.count, xml, "xml"
 
 
 def export_to(kind: str, output: str, *, filters: dict[str, str | None], period_from: str | None = None,
@@ -69,6 +76,8 @@ def export_to(kind: str, output: str, *, filters: dict[str, str | None], period_
         if output != "-" and Path(output).suffix.lower() not in ("", f".{extension}"):
             raise Invalid.field("output", f"a {kind} export is written as .{extension}")
         total = count(conn, asked)
+        if kind == export_request.IATI and total == 0:  # the schema wants at least one activity
+            raise NotFound("no project in this scope matches these filters: an IATI file needs at least one activity")
         with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                       console=console, disable=not console.is_terminal, transient=False) as bar:
             task = bar.add_task(f"exporting {kind}", total=total)

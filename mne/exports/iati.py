@@ -65,6 +65,7 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import Connection
 
 from mne.auth import scope
+from mne.exports.cells import Track, untracked
 from mne.exports.request import ExportRequest
 from mne.indicators.models import Indicator, IndicatorTarget, PeriodTarget
 from mne.progress.rules import PeriodInfo
@@ -383,14 +384,15 @@ def header(request: ExportRequest) -> bytes:
 FOOTER = b"</iati-activities>\n"
 
 
-def xml_chunks(conn: Connection, request: ExportRequest, *, org_ref: str, org_name: str) -> Iterator[bytes]:
+def xml_chunks(conn: Connection, request: ExportRequest, *, org_ref: str, org_name: str,
+               track: Track = untracked) -> Iterator[bytes]:
     """The file in chunks of about ``CHUNK_BYTES``: the declaration and the opening tag first,
     each activity as soon as it is written, then the closing tag."""
     yield header(request)
     today = request.made_at.date()
     buffer: list[bytes] = []
     size = 0
-    for activity in activities(conn, request):
+    for activity in track(activities(conn, request)):
         element = activity_element(activity, org_ref=org_ref, org_name=org_name, today=today,
                                    periods=request.periods)
         ET.indent(element, space="  ", level=1)

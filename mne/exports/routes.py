@@ -12,7 +12,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import StreamingResponse
 
 from mne.deps import CurrentUser, SessionDep
-from mne.errors import NotFound, envelope
+from mne.errors import Invalid, NotFound, envelope
 from mne.exports import iati, iptt, results
 from mne.exports import request as export_request
 from mne.exports.request import IATI, IPTT, RESULTS, ExportRequest
@@ -105,3 +105,9 @@ def iati_xml(request: Request, session: SessionDep, source: ExportSource, princi
     org_ref, org_name = settings.iati_org_ref, settings.iati_org_name
     return download(source, export, "xml",
                     lambda conn: iati.xml_chunks(conn, export, org_ref=org_ref, org_name=org_name))
+
+
+@router.get("/{filename}", responses={422: _error(422, "there is no such export")})
+def unknown_format(filename: str, principal: CurrentUser):
+    """Any other file name: say which exports there are (routes above take precedence)."""
+    raise Invalid.field("format", f"there is no export {filename!r}: use results.csv, iptt.csv, iptt.xlsx or iati.xml")
