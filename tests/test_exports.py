@@ -330,3 +330,36 @@ def test_file_names_say_what_and_when(client, example, reviewer):
     response = client.get("/exports/results.csv?bom=false&project=EX-KGZ", headers=reviewer)
     assert response.content.startswith(b"project_code,")
     assert date.today().year >= 2024
+
+
+# --- the SQL rules equal the Python ones -------------------------------------------------------
+
+TEXTS = ["=1+1", "+1", "-5 lost", "@SUM(A1)", "\tTab", "\rCR", "plain", "a = b", "Шкодра", "'quoted", "x\ny"]
+NUMBERS = [0.0, 50.0, 7.25, 0.1, 10.5, 1234567.0, 2.5e-3, 1e16]
+
+
+def test_text_and_numbers_read_the_same_from_sql_and_python(connection):
+    from sqlalchemy import Float, literal, select
+
+    for value in TEXTS:
+        assert connection.execute(select(cells.text_sql(literal(value)))).scalar() == cells.text(value), value
+    assert connection.execute(select(cells.text_sql(literal("")))).scalar() is None  # written as nothing
+    for value in NUMBERS:
+        found = connection.execute(select(cells.number_sql(literal(value, Float)))).scalar()
+        whole = value.is_integer() and abs(value) < cells.WHOLE_LIMIT
+        assert float(found) == value and found.isdigit() == whole, (value, found)
+        assert float(str(cells.number(value))) == value and str(cells.number(value)).isdigit() == whole
+
+
+def test_the_database_and_python_write_the_same_file(connection, awkward, session):
+    from mne.exports import request as export_request
+    from mne.exports import results
+    from mne.filters import Filters
+    from tests.progress_world import principal_of
+
+    admin = principal_of(factories.user(session, "admin"), "admin")
+    session.commit()
+    asked = export_request.build(connection, admin, "results", Filters(project=("EX-NAMES", "EX-KGZ", "EX-WB")))
+    by_the_database = b"".join(results.csv_chunks(connection, asked))  # COPY on PostgreSQL
+    by_python = b"".join(results.csv_chunks(connection, asked, track=cells.untracked))
+    assert by_the_database == by_python and by_python.count(b"\n") >= 12

@@ -1,5 +1,10 @@
 """Cell values that survive spreadsheets, and CSV written in chunks.
 
+Each rule is written twice side by side here: as a Python function for files assembled in
+Python (the IPTT), and as a SQL expression for results.csv, which the database formats
+itself so that PostgreSQL can stream it with COPY (``results.py``). The tests hold the two to
+the same output.
+
 A text cell that starts with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return is a formula
 to Excel and LibreOffice (CSV injection): such text gets a leading ``'``, which both show as
 text. Numbers are written as numbers (a negative number is not text); dates and times in ISO
@@ -13,8 +18,16 @@ import io
 from collections.abc import Callable, Iterable, Iterator
 from datetime import date, datetime, timezone
 
+from sqlalchemy import BigInteger, Text, case, cast, func, literal, null
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.expression import ColumnElement, FunctionElement
+
+from mne.reference.schemas import KOSOVO, KOSOVO_FOOTNOTE
+
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 BOM = "\ufeff"
+# Above this a float is written as it is (a whole-number test in SQL would overflow a BIGINT).
+WHOLE_LIMIT = 1e15
 CHUNK_CHARS = 64 * 1024  # a chunk of the response: small enough to keep memory flat
 
 
@@ -29,7 +42,7 @@ def number(value: float | int | None) -> str | int | float:
     """A number with a dot for decimals; whole numbers without ``.0`` (counts read as counts)."""
     if value is None:
         return ""
-    if isinstance(value, float) and value.is_integer():
+    if isinstance(value, float) and value.is_integer() and abs(value) < WHOLE_LIMIT:
         return int(value)
     return value
 
@@ -40,6 +53,12 @@ def timestamp(value: datetime | None) -> str:
     if value.tzinfo is not None:
         value = value.astimezone(timezone.utc).replace(tzinfo=None)
     return value.isoformat(timespec="seconds") + "Z"
+
+
+def country_name(iso3: str, name: str) -> str:
+    """A country as exports name it; Kosovo with its footnote in the cell itself, so every
+    row that lists it carries it (a CSV has no place for a footnote outside its rows)."""
+    return f"{name} ({KOSOVO_FOOTNOTE})" if iso3 == KOSOVO else name
 
 
 def day(value: date | None) -> str:
@@ -54,11 +73,52 @@ def untracked(items: Iterator) -> Iterator:
     return items
 
 
+# --- the same rules in SQL (PostgreSQL and SQLite alike) -------------------------------------
+
+def country_sql(iso3, name) -> ColumnElement:
+    return case((iso3 == KOSOVO, name + literal(f" ({KOSOVO_FOOTNOTE})", Text)), else_=name)
+
+
+def text_sql(column) -> ColumnElement:
+    """``text`` in SQL; an empty text is NULL, so that COPY and Python's csv both write nothing."""
+    value = func.nullif(column, "")
+    return case((func.substr(value, 1, 1).in_(FORMULA_STARTS), literal("'", Text) + value), else_=value)
+
+
+
+
+def number_sql(column) -> ColumnElement:
+    """``number`` in SQL: whole numbers without ``.0``, others as the database prints a double."""
+    return case((column.is_(None), null()),
+                (func.abs(column) >= WHOLE_LIMIT, cast(column, Text)),
+                (column == cast(column, BigInteger), cast(cast(column, BigInteger), Text)),
+                else_=cast(column, Text))
+
+
+class timestamp_sql(FunctionElement):
+    """``timestamp`` in SQL: ISO 8601 in UTC with a ``Z``."""
+    type = Text()
+    inherit_cache = True
+    name = "iso_utc"
+
+
+@compiles(timestamp_sql, "postgresql")
+def _timestamp_postgresql(element, compiler, **kw):
+    return "to_char((%s) AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')" % compiler.process(
+        element.clauses, **kw)
+
+
+@compiles(timestamp_sql, "sqlite")
+def _timestamp_sqlite(element, compiler, **kw):
+    return "strftime('%%Y-%%m-%%dT%%H:%%M:%%SZ', %s)" % compiler.process(element.clauses, **kw)
+
+
 def csv_chunks(header: Iterable[str], rows: Iterable[Iterable[object]], *, bom: bool = True) -> Iterator[bytes]:
-    """UTF-8 CSV (RFC 4180: CRLF between records, quotes where needed, line breaks inside a
-    quoted cell kept) as chunks of about ``CHUNK_CHARS``. Values must already be cells."""
+    """UTF-8 CSV (quotes where needed, line breaks inside a quoted cell kept, a line feed after
+    each record as PostgreSQL's COPY writes it) as chunks of about ``CHUNK_CHARS``. Values
+    must already be cells."""
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer = csv.writer(buffer, lineterminator="\n")
     if bom:
         buffer.write(BOM)
     writer.writerow(header)

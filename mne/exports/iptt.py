@@ -19,7 +19,6 @@ from sqlalchemy.engine import Connection
 
 from mne.exports import cells
 from mne.exports.request import ExportRequest
-from mne.exports.results import country_name
 from mne.indicators.models import Indicator, PeriodTarget
 from mne.progress import service
 from mne.progress.service import LS
@@ -110,7 +109,7 @@ def csv_row(line: Line, periods: Sequence[str]) -> list:
      target) = line.leading
     text, number = cells.text, cells.number
     row = [text(pcode), text(title), text(icode), text(statement), level, measure, aggregation, direction, priority,
-           line.country, text(country_name(line.country, cname)), number(baseline), number(target)]
+           line.country, text(cells.country_name(line.country, cname)), number(baseline), number(target)]
     for period in periods:
         row += [number(line.targets.get(period)), number(line.actuals.get(period))]
     return row + [number(line.actual), percent(line.progress), line.status]

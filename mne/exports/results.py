@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Iterator
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import Text, and_, cast, func, select
 from sqlalchemy.engine import Connection
 
 from mne.auth import scope
@@ -14,7 +13,6 @@ from mne.exports.request import ExportRequest
 from mne.indicators.models import Indicator, IndicatorTarget
 from mne.projects.models import Project, ProjectDonor
 from mne.reference.models import Country, Priority
-from mne.reference.schemas import KOSOVO, KOSOVO_FOOTNOTE
 from mne.results.models import Result
 
 COLUMNS = ("project_code", "project_title", "donors", "priority", "pillar", "subregion", "country_iso3", "country",
@@ -47,54 +45,65 @@ def count(conn: Connection, request: ExportRequest) -> int:
     return conn.execute(_base([func.count()], request)).scalar_one()
 
 
+def _donors():
+    """Each project's donor codes, ``; ``-separated in code order: one row per project."""
+    ordered = select(ProjectDonor.project_id, ProjectDonor.donor_code).order_by(
+        ProjectDonor.project_id, ProjectDonor.donor_code).subquery()
+    return (select(ordered.c.project_id, func.aggregate_strings(ordered.c.donor_code, "; ").label("codes"))
+            .group_by(ordered.c.project_id).subquery("donors"))
+
+
 def query(request: ExportRequest):
+    """The rows, every cell formatted by the database (``cells``' SQL rules), in COLUMNS order."""
     r, i, p = Result.__table__.c, Indicator.__table__.c, Project.__table__.c
     t, c, pr = IndicatorTarget.__table__.c, Country.__table__.c, Priority.__table__.c
-    return (_base([p.id, p.code, p.title, i.priority_code, pr.pillar, c.subregion_code, r.country_iso3, c.name,
-                   i.code, i.statement, i.level, i.measure, i.aggregation, i.direction, t.baseline, t.target,
-                   r.period_code, r.value, r.numerator, r.denominator, r.female, r.male, r.other, r.status,
-                   r.narrative, r.means_of_verification, r.submitted_at, r.approved_at], request)
+    donors = _donors()
+    text, number, timestamp = cells.text_sql, cells.number_sql, cells.timestamp_sql
+    country = cells.country_sql(r.country_iso3, c.name)
+    cells_in_order = [
+        text(p.code), text(p.title), text(donors.c.codes), i.priority_code, pr.pillar, c.subregion_code,
+        r.country_iso3, text(country), text(i.code), text(i.statement), i.level, i.measure, i.aggregation,
+        i.direction, number(t.baseline), number(t.target), r.period_code, number(r.value),
+        cast(r.numerator, Text), cast(r.denominator, Text), number(r.female), number(r.male), number(r.other),
+        r.status, text(r.narrative), text(r.means_of_verification), timestamp(r.submitted_at),
+        timestamp(r.approved_at)]
+    return (_base([cell.label(name) for cell, name in zip(cells_in_order, COLUMNS, strict=True)], request)
             .join(Country, Country.iso3 == Result.country_iso3)
             .join(Priority, Priority.code == Indicator.priority_code)
             .outerjoin(IndicatorTarget, and_(IndicatorTarget.indicator_id == Result.indicator_id,
                                              IndicatorTarget.country_iso3 == Result.country_iso3))
+            .outerjoin(donors, donors.c.project_id == Project.id)
             .order_by(p.code, i.position, i.code, r.country_iso3, r.period_code))
-
-
-def donors_by_project(conn: Connection) -> dict[int, str]:
-    """Each project's donors, ``;``-separated (small: one entry per project)."""
-    found: dict[int, list[str]] = defaultdict(list)
-    for project_id, code in conn.execute(select(ProjectDonor.project_id, ProjectDonor.donor_code)
-                                         .order_by(ProjectDonor.project_id, ProjectDonor.donor_code)):
-        found[project_id].append(code)
-    return {k: "; ".join(v) for k, v in found.items()}
-
-
-def country_name(iso3: str, name: str) -> str:
-    """A country as exports name it; Kosovo with its footnote in the cell itself, so every
-    row that lists it carries it (a CSV has no place for a footnote outside its rows)."""
-    return f"{name} ({KOSOVO_FOOTNOTE})" if iso3 == KOSOVO else name
 
 
 def rows(conn: Connection, request: ExportRequest) -> Iterator[tuple]:
     """The rows as cells, fetched ``BATCH`` at a time from a server-side cursor."""
-    donors = donors_by_project(conn)
-    text, number, timestamp = cells.text, cells.number, cells.timestamp
     # Per statement: Connection.execution_options would turn every later statement into a cursor too.
     result = conn.execute(query(request), execution_options={"stream_results": True, "yield_per": BATCH})
     try:
-        for (pid, pcode, title, priority, pillar, subregion, iso3, cname, icode, statement, level, measure,
-             aggregation, direction, baseline, target, period, value, numerator, denominator, female, male, other,
-             status, narrative, verification, submitted_at, approved_at) in result:
-            yield (text(pcode), text(title), text(donors.get(pid, "")), priority, pillar, subregion, iso3,
-                   text(country_name(iso3, cname)), text(icode), text(statement), level, measure, aggregation,
-                   direction, number(baseline), number(target), period, number(value), number(numerator),
-                   number(denominator), number(female), number(male), number(other), status, text(narrative),
-                   text(verification), timestamp(submitted_at), timestamp(approved_at))
+        yield from result
     finally:
         result.close()
 
 
+def _copy_chunks(conn: Connection, request: ExportRequest, *, bom: bool) -> Iterator[bytes]:
+    """PostgreSQL writes the CSV itself (COPY), from the same query, in the same transaction."""
+    compiled = query(request).compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True})
+    cursor = conn.connection.driver_connection.cursor()
+    try:
+        with cursor.copy(f"COPY ({compiled}) TO STDOUT WITH (FORMAT csv, HEADER)", compiled.params) as copy:
+            first = True
+            for data in copy:
+                yield (cells.BOM.encode() if bom and first else b"") + bytes(data)
+                first = False
+    finally:
+        cursor.close()
+
+
 def csv_chunks(conn: Connection, request: ExportRequest, *, bom: bool = True,
-               track: cells.Track = cells.untracked) -> Iterator[bytes]:
-    return cells.csv_chunks(COLUMNS, track(rows(conn, request)), bom=bom)
+               track: cells.Track | None = None) -> Iterator[bytes]:
+    """The file. On PostgreSQL, unless each row is to be tracked (the CLI's progress bar), the
+    database writes it with COPY at several times the speed of Python; the bytes are the same."""
+    if track is None and conn.dialect.name == "postgresql":
+        return _copy_chunks(conn, request, bom=bom)
+    return cells.csv_chunks(COLUMNS, (track or cells.untracked)(rows(conn, request)), bom=bom)
