@@ -72,7 +72,7 @@ class Dimension:
         values = tuple(dict.fromkeys(v.strip() for v in (raw or "").split(",") if v.strip()))
         if self.upper:
             values = tuple(v.upper() for v in values)
-        if self.numbers and not all(v.isdigit() for v in values):
+        if self.numbers and not all(v.isascii() and v.isdigit() and len(v) < 10 for v in values):
             raise Invalid.field(self.name, self.numbers)
         return values
 
@@ -105,7 +105,7 @@ class Dimension:
         if self.names is None or not codes:
             return {c: c for c in codes}
         key, name = self.names
-        wanted = [c for c in codes if c.isdigit()] if self.numbers else codes
+        wanted = [c for c in codes if c.isascii() and c.isdigit() and len(c) < 10] if self.numbers else codes
         found = {str(k): self.label_of(str(k), n) for k, n in
                  session.execute(select(key, name).where(key.in_(self.codes(wanted))))} if wanted else {}
         return {c: found.get(c, c) for c in codes}

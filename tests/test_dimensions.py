@@ -76,7 +76,8 @@ def test_the_dashboard_offers_the_lead_office(client, session, offices):
 
 
 @pytest.mark.parametrize("path", ["/indicator-lines", "/rollup", "/completeness", "/projects"])
-@pytest.mark.parametrize("query, field", [("gcm=seven", "gcm"), ("office=IOM%00Bishkek", "office")])
+@pytest.mark.parametrize("query, field", [("gcm=seven", "gcm"), ("office=IOM%00Bishkek", "office"),
+                                          ("gcm=%C2%B9", "gcm"), ("gcm=99999999999999999999", "gcm")])
 def test_a_bad_filter_is_refused_naming_it(client, session, path, query, field):
     reviewer = factories.token(session, "regional_reviewer")
     response = client.get(f"{API}{path}?{query}", headers=reviewer)

@@ -136,10 +136,10 @@ def _errors(exc, model, target_rows: list[str], period_rows: list[str]) -> dict[
     out: dict[str, str] = {}
     for field, message in errors.items():
         parts = field.split(".")
-        if parts[0] == "targets" and len(parts) == 3 and parts[1].isdigit() and int(parts[1]) < len(target_rows):
+        if parts[0] == "targets" and len(parts) == 3 and parts[1].isdecimal() and int(parts[1]) < len(target_rows):
             column = parts[2] if parts[2] in ("baseline", "opening_actual") else "target"
             field = f"{target_rows[int(parts[1])]}.{column}"
-        elif parts[0] == "period_targets" and len(parts) >= 2 and parts[1].isdigit() and int(parts[1]) < len(period_rows):
+        elif parts[0] == "period_targets" and len(parts) >= 2 and parts[1].isdecimal() and int(parts[1]) < len(period_rows):
             field = period_rows[int(parts[1])]
         elif field == "targets" and not target_rows:
             message = "Give a target for at least one of the project's countries."

@@ -165,7 +165,7 @@ def _errors(exc, model, rows: list[int]) -> dict[str, str]:
     out: dict[str, str] = {}
     for field, message in errors.items():
         parts = field.split(".")
-        if parts[0] == "donors" and len(parts) == 3 and parts[1].isdigit() and int(parts[1]) < len(rows):
+        if parts[0] == "donors" and len(parts) == 3 and parts[1].isdecimal() and int(parts[1]) < len(rows):
             field = f"donors.{rows[int(parts[1])]}.{parts[2]}"
         out.setdefault(field, message)
     return place_errors(out, lambda f: f in PROJECT_FIELDS or bool(DONOR_ROW_ERROR.match(f)))

@@ -284,7 +284,7 @@ def sdg_targets(session: Session) -> list["SdgTarget"]:
     from mne.reference.models import SdgTarget
 
     rows = list(session.exec(select(SdgTarget)))
-    return sorted(rows, key=lambda s: [(0, int(p), "") if p.isdigit() else (1, 0, p) for p in s.code.split(".")])
+    return sorted(rows, key=lambda s: [(0, int(p), "") if p.isdecimal() else (1, 0, p) for p in s.code.split(".")])
 
 
 def gcm_objectives(session: Session) -> list["GcmObjective"]:

@@ -65,7 +65,7 @@ def results_grid(request: Request, code: str, session: SessionDep, principal: Cu
     message = ""
     if notice == "saved":
         message = "The result has been saved as a draft. Submit the period when its results are ready."
-    elif submitted and count.isdigit():
+    elif submitted and count.isdecimal():
         n = int(count)
         message = (f"{n} result{'' if n == 1 else 's'} of {submitted[:8]} submitted for review." if n
                    else f"There was nothing to submit in {submitted[:8]}: no drafts or returned results.")
