@@ -24,6 +24,7 @@ from mne.config import Settings, get_settings
 from mne.db import engine_for
 from mne.deps import Anyone, Public
 from mne.errors import DomainError, Unauthorized, Unavailable, envelope
+from mne.exports import pages as export_pages
 from mne.exports import routes as export_routes
 from mne.help import pages as help_pages
 from mne.indicators import pages as indicator_pages
@@ -61,6 +62,7 @@ PAGE_ROUTERS = (
     audit_pages.router,
     help_pages.router,
     export_routes.router,
+    export_pages.router,
     project_pages.router,
     indicator_pages.router,
     result_pages.router,

@@ -40,12 +40,21 @@ def path_if_any(request: Request, name: str, **params: Any) -> str | None:
         return None
 
 
+def download_links(request: Request, filters=None, **extra: Any):
+    """The links of a page's Download menu (`mne.exports.pages.download_links`, imported when
+    called: that module renders its page through this one)."""
+    from mne.exports.pages import download_links as links
+
+    return links(request, filters, **extra)
+
+
 def build_templates() -> Jinja2Blocks:
     """The templates with every global and filter the pages use: registered here, and only here."""
     templates = Jinja2Blocks(directory=str(ROOT / "templates"))
     templates.env.globals.update({
         "path_for": pass_context(lambda context, name, **params: path_for(context["request"], name, **params)),
         "path_if_any": pass_context(lambda context, name, **params: path_if_any(context["request"], name, **params)),
+        "download_links": download_links,
         "KOSOVO_FOOTNOTE": KOSOVO_FOOTNOTE,
         "STATUSES": STATUSES,
         "STATUS_WORDS": STATUS_WORDS,
