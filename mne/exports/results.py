@@ -92,10 +92,15 @@ def _copy_chunks(conn: Connection, request: ExportRequest, *, bom: bool) -> Iter
     cursor = conn.connection.driver_connection.cursor()
     try:
         with cursor.copy(f"COPY ({compiled}) TO STDOUT WITH (FORMAT csv, HEADER)", compiled.params) as copy:
-            first = True
+            # COPY sends a row at a time: gather them into chunks, or each row would cost a
+            # trip through the threadpool and the event loop.
+            buffer = bytearray(cells.BOM.encode() if bom else b"")
             for data in copy:
-                yield (cells.BOM.encode() if bom and first else b"") + bytes(data)
-                first = False
+                buffer += data
+                if len(buffer) >= cells.CHUNK_CHARS:
+                    yield bytes(buffer)
+                    buffer.clear()
+            yield bytes(buffer)
     finally:
         cursor.close()
 
