@@ -233,22 +233,22 @@ def _fill(conn: Connection, request: ExportRequest, batch: Sequence[Activity]) -
         by_id[row[0]].lines.append(line)
     if not lines or not periods:
         return
+    # By indicator alone (the leading column of both keys), sifted here: a plan that never hangs
+    # on planner statistics (with none, a period-and-status index visits every result).
+    indicator_ids = sorted({iid for iid, _ in lines})
+    wanted, counted = set(periods), set(request.counted_statuses)
     for iid, country, period, target in conn.execute(
             select(PeriodTarget.indicator_id, PeriodTarget.country_iso3, PeriodTarget.period_code, PeriodTarget.target)
-            .join(Indicator, Indicator.id == PeriodTarget.indicator_id)
-            .where(Indicator.project_id.in_(ids), PeriodTarget.period_code.in_(periods),
-                   *scope.line_clause(principal, PeriodTarget.country_iso3))):
-        if (line := lines.get((iid, country))) is not None:
+            .where(PeriodTarget.indicator_id.in_(indicator_ids))):
+        if period in wanted and (line := lines.get((iid, country))) is not None:
             line.targets[period] = target
     r = Result.__table__.c
     for row in conn.execute(
-            select(r.indicator_id, r.country_iso3, r.period_code, r.value, r.numerator, r.denominator, r.narrative,
-                   *(r[name] for name in SEX_FIELDS + AGE_FIELDS))
-            .join(Indicator, Indicator.id == Result.indicator_id)
-            .where(Indicator.project_id.in_(ids), Result.period_code.in_(periods),
-                   Result.status.in_(list(request.counted_statuses)),
-                   *scope.line_clause(principal, Result.country_iso3))):
-        if (line := lines.get((row.indicator_id, row.country_iso3))) is not None:
+            select(r.indicator_id, r.country_iso3, r.period_code, r.status, r.value, r.numerator, r.denominator,
+                   r.narrative, *(r[name] for name in SEX_FIELDS + AGE_FIELDS))
+            .where(Result.indicator_id.in_(indicator_ids))):
+        if row.period_code in wanted and row.status in counted and \
+                (line := lines.get((row.indicator_id, row.country_iso3))) is not None:
             line.actuals[row.period_code] = _actual(row)
 
 

@@ -70,20 +70,21 @@ def count(conn: Connection, request: ExportRequest) -> int:
 
 
 def _fill(conn: Connection, request: ExportRequest, batch: Sequence[Line]) -> None:
-    """The batch's period targets and counted period actuals within the range."""
+    """The batch's period targets and counted period actuals within the range. Selected by
+    indicator alone (the leading column of both tables' keys) and sifted here, so the plan
+    never hangs on planner statistics (with none, a period-and-status index visits every result)."""
     by_key = {(line.indicator_id, line.country): line for line in batch}
     ids = sorted({line.indicator_id for line in batch})
-    periods = request.period_codes
+    periods, counted = set(request.period_codes), set(request.counted_statuses)
     for iid, country, period, target in conn.execute(
             select(PeriodTarget.indicator_id, PeriodTarget.country_iso3, PeriodTarget.period_code, PeriodTarget.target)
-            .where(PeriodTarget.indicator_id.in_(ids), PeriodTarget.period_code.in_(periods))):
-        if (line := by_key.get((iid, country))) is not None:
+            .where(PeriodTarget.indicator_id.in_(ids))):
+        if period in periods and (line := by_key.get((iid, country))) is not None:
             line.targets[period] = target
-    for iid, country, period, value in conn.execute(
-            select(Result.indicator_id, Result.country_iso3, Result.period_code, Result.value)
-            .where(Result.indicator_id.in_(ids), Result.period_code.in_(periods),
-                   Result.status.in_(list(request.counted_statuses)))):
-        if (line := by_key.get((iid, country))) is not None:
+    for iid, country, period, status, value in conn.execute(
+            select(Result.indicator_id, Result.country_iso3, Result.period_code, Result.status, Result.value)
+            .where(Result.indicator_id.in_(ids))):
+        if period in periods and status in counted and (line := by_key.get((iid, country))) is not None:
             line.actuals[period] = value
 
 

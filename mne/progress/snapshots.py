@@ -407,8 +407,8 @@ def incomplete(conn: Connection) -> bool:
 
 def _analyze(conn: Connection) -> None:
     """Fresh planner statistics after a bulk load (both databases pick indexes by them)."""
-    for table in (LS, REGION, PROJECT):
-        conn.exec_driver_sql(f"ANALYZE {table.name}")
+    for name in (LS.name, REGION.name, PROJECT.name, "result", "indicator", "indicator_target", "period_target"):
+        conn.exec_driver_sql(f"ANALYZE {name}")
 
 
 # --- marking what a write made stale, settling it before commit ---------------------------
