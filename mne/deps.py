@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hmac
 from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager
 from typing import Annotated
 
 import anyio
@@ -40,19 +41,24 @@ CSRF_HEADER = "X-CSRF-Token"
 CSRF_FIELD = "csrf_token"
 
 
-async def database_turn(request: Request) -> AsyncIterator[None]:
-    """Wait (without a thread) for one of the worker's database turns; 503 after `db_timeout`."""
-    gate: anyio.Semaphore = request.app.state.db_turns
+@asynccontextmanager
+async def turn(request: Request, gate: anyio.Semaphore, busy: str) -> AsyncIterator[None]:
+    """Hold one of ``gate``'s turns, waited for without a thread; 503 saying ``busy`` after `db_timeout`."""
     timeout = request.app.state.settings.db_timeout
     with anyio.move_on_after(timeout) as waited:
         await gate.acquire()
     if waited.cancelled_caught:
-        raise Unavailable(f"the server is busy: no database connection was free within {timeout:g} s; "
-                          "try again in a moment")
+        raise Unavailable(f"{busy} within {timeout:g} s; try again in a moment")
     try:
         yield
     finally:
         gate.release()
+
+
+async def database_turn(request: Request) -> AsyncIterator[None]:
+    """Wait for one of the worker's database turns."""
+    async with turn(request, request.app.state.db_turns, "the server is busy: no database connection was free"):
+        yield
 
 
 def get_session(request: Request, _turn: Annotated[None, Depends(database_turn, scope="function")]

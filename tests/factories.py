@@ -112,3 +112,21 @@ def sign_in(client, email: str, password: str = PASSWORD) -> str:
     assert response.status_code == 303, response.text
     page = client.get("/account/password")
     return re.search(r'"X-CSRF-Token": "([^"]+)"', page.text).group(1)
+
+
+def sign_in_page(page, live_server, email: str, password: str = PASSWORD) -> None:
+    """Sign a Playwright page in through the login form of the live server."""
+    from playwright.sync_api import expect
+
+    page.goto(live_server.url + "/login")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("button", name="Sign out")).to_be_visible()
+
+
+def signed_in(client, session, role: str = "regional_reviewer", **scope) -> None:
+    """Sign a TestClient in as a new user of that role and scope."""
+    created = user(session, role, **scope)
+    session.commit()
+    sign_in(client, created.email)

@@ -35,11 +35,7 @@ def reviewer(live_server):
         return user.email
 
 
-def sign_in(page: Page, live_server, email: str) -> None:
-    page.goto(live_server.url + "/login")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(factories.PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+sign_in = factories.sign_in_page
 
 
 def test_reviewer_filters_the_dashboard_and_drills_down_to_a_line(page: Page, live_server, reviewer):

@@ -49,10 +49,7 @@ def reviewer(live_server):
 
 
 def sign_in(page: Page, live_server, email: str) -> None:
-    page.goto(live_server.url + "/login")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(factories.PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    factories.sign_in_page(page, live_server, email)
     expect(page.get_by_role("heading", name="Results dashboard")).to_be_visible()
 
 

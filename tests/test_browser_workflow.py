@@ -35,12 +35,7 @@ def people(live_server):
     return OFFICER, REVIEWER
 
 
-def sign_in(page: Page, live_server, email: str) -> None:
-    page.goto(live_server.url + "/login")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(factories.PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_role("button", name="Sign out")).to_be_visible()
+sign_in = factories.sign_in_page
 
 
 def sign_out(page: Page) -> None:

@@ -43,10 +43,7 @@ def world(session):
     return w
 
 
-def signed_in(client, session, role="regional_reviewer", **scope) -> None:
-    user = factories.user(session, role, **scope)
-    session.commit()
-    factories.sign_in(client, user.email)
+signed_in = factories.signed_in
 
 
 def tree(response, status=200):

@@ -23,10 +23,7 @@ def data(session):
     return built
 
 
-def signed_in(client, session, role="regional_reviewer", **scope) -> None:
-    user = factories.user(session, role, **scope)
-    session.commit()
-    factories.sign_in(client, user.email)
+signed_in = factories.signed_in
 
 
 def doc(response):

@@ -1,9 +1,9 @@
 """Cell values that survive spreadsheets, and CSV written in chunks.
 
-Each rule is written twice side by side here: as a Python function for files assembled in
-Python (the IPTT), and as a SQL expression for results.csv, which the database formats
-itself so that PostgreSQL can stream it with COPY (``results.py``). The tests hold the two to
-the same output.
+Each rule is written here as a SQL expression, for results.csv, which the database formats
+itself so that PostgreSQL can stream it with COPY (``results.py``); and, where a file is
+assembled in Python (the IPTT), as a Python function beside it. The tests hold the two to the
+same output.
 
 A text cell that starts with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return is a formula
 to Excel and LibreOffice (CSV injection): such text gets a leading ``'``, which both show as
@@ -16,7 +16,6 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Callable, Iterable, Iterator
-from datetime import date, datetime, timezone
 
 from sqlalchemy import BigInteger, Text, case, cast, func, literal, null
 from sqlalchemy.ext.compiler import compiles
@@ -47,22 +46,10 @@ def number(value: float | int | None) -> str | int | float:
     return value
 
 
-def timestamp(value: datetime | None) -> str:
-    if value is None:
-        return ""
-    if value.tzinfo is not None:
-        value = value.astimezone(timezone.utc).replace(tzinfo=None)
-    return value.isoformat(timespec="seconds") + "Z"
-
-
 def country_name(iso3: str, name: str) -> str:
     """A country as exports name it; Kosovo with its footnote in the cell itself, so every
     row that lists it carries it (a CSV has no place for a footnote outside its rows)."""
     return f"{name} ({KOSOVO_FOOTNOTE})" if iso3 == KOSOVO else name
-
-
-def day(value: date | None) -> str:
-    return value.isoformat() if value else ""
 
 
 # Wraps an export's rows (lines, activities) as they are written: the CLI's progress bar.

@@ -104,7 +104,8 @@ def check_filters(conn: Connection, principal: Principal, filters: Filters) -> N
     """422 for codes that name nothing; 403 for a country, donor or project outside the caller's scope."""
     problems = []
     for name, codes in filters.active.items():
-        unknown = [c for c in codes if c not in _known(conn, name, codes)]
+        known = _known(conn, name, codes)
+        unknown = [c for c in codes if c not in known]
         if unknown:
             problems.append({"field": name, "message": f"unknown {DIMENSIONS[name].label.lower()}: {', '.join(unknown)}"})
     if problems:

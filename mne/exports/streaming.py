@@ -22,7 +22,7 @@ from fastapi.responses import StreamingResponse
 from sqlalchemy.engine import Connection, Engine
 
 from mne.db import READ, for_access
-from mne.errors import Unavailable
+from mne.deps import turn
 from mne.exports.request import ExportRequest
 
 Chunks = Callable[[Connection], Iterator[bytes]]
@@ -31,16 +31,8 @@ Source = Callable[[], AbstractContextManager[Connection]]
 
 async def export_turn(request: Request) -> AsyncIterator[None]:
     """One of the worker's export streams, held until the response has been sent."""
-    gate: anyio.Semaphore = request.app.state.export_turns
-    timeout = request.app.state.settings.db_timeout
-    with anyio.move_on_after(timeout) as waited:
-        await gate.acquire()
-    if waited.cancelled_caught:
-        raise Unavailable(f"the server is busy with other downloads; try again in a moment (waited {timeout:g} s)")
-    try:
+    async with turn(request, request.app.state.export_turns, "the server is busy with other downloads: none ended"):
         yield
-    finally:
-        gate.release()
 
 
 ExportTurn = Annotated[None, Depends(export_turn)]
