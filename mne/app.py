@@ -26,6 +26,7 @@ from mne.deps import Anyone, Public
 from mne.errors import DomainError, Unauthorized, Unavailable, envelope
 from mne.exports import pages as export_pages
 from mne.exports import routes as export_routes
+from mne.imports import routes as import_routes
 from mne.help import pages as help_pages
 from mne.indicators import pages as indicator_pages
 from mne.indicators import routes as indicator_routes
@@ -63,6 +64,7 @@ PAGE_ROUTERS = (
     help_pages.router,
     export_routes.router,
     export_pages.router,
+    import_routes.router,
     project_pages.router,
     indicator_pages.router,
     result_pages.router,
@@ -82,12 +84,15 @@ SECURITY_HEADERS = {
 }
 
 
+IMPORT_API = frozenset({"/imports/results"})
+
+
 def _wants_json(request: Request) -> bool:
     path = request.url.path
     if path.startswith(("/api/", "/healthz")):
         return True
     # A file download asked for by a program gets the error envelope; a browser, a page.
-    return path.startswith("/exports/") and "text/html" not in request.headers.get("accept", "")
+    return (path.startswith("/exports/") or path in IMPORT_API) and "text/html" not in request.headers.get("accept", "")
 
 
 def _error_response(request: Request, status: int, code: str, message: str, details=None, headers=None):

@@ -41,6 +41,9 @@ class Settings(BaseSettings):
     # Downloads one worker streams at once (exports), each over a database connection of its
     # own beside the `db_pool_size` ones; more wait for a turn, then get 503.
     export_streams: int = Field(default=2, ge=1, le=100)
+    # Imports of results (SPEC §6): the largest file accepted, and the most rows it may hold.
+    import_max_bytes: int = Field(default=20 * 1024 * 1024, ge=1024)
+    import_max_rows: int = Field(default=200_000, ge=1)
 
     def signing_secret(self) -> str:
         """The key that signs sessions; refuses a missing or placeholder one outside demo mode."""

@@ -24,6 +24,7 @@ from mne.reference.models import (
     StandardIndicator,
     Subregion,
 )
+from mne.imports.models import ResultImport
 from mne.progress.models import LineSummary, ProjectSummary, RegionSummary
 from mne.results.models import Result
 from mne.users.models import ApiToken, LoginAttempt, User, UserCountry, UserDonor, UserSession
@@ -33,7 +34,7 @@ __all__ = [
     "LineSummary", "LoginAttempt", "Marker", "Office", "Period", "PeriodTarget", "Priority", "Project",
     "ProjectSummary", "RegionSummary",
     "ProjectCountry", "ProjectDonor", "ProjectGcm", "ProjectMarker", "ProjectPriority",
-    "ProjectSdg", "Result", "SdgTarget", "StandardIndicator", "Subregion", "User", "UserCountry",
+    "ProjectSdg", "Result", "ResultImport", "SdgTarget", "StandardIndicator", "Subregion", "User", "UserCountry",
     "UserDonor", "UserSession", "metadata",
 ]
 

@@ -107,5 +107,6 @@ def ensure_can_read_line(session: Session, principal: Principal, project_id: int
 def ensure_can_write_line(principal: Principal, country: str) -> None:
     if not can_write_line(principal, country):
         if principal.role == Role.country_officer:
-            raise Forbidden(f"{country} is outside your countries")
+            raise Forbidden(f"{country} is outside your countries",
+                            details=[{"field": "country", "message": f"{country} is outside your countries"}])
         raise Forbidden(f"a {principal.role} cannot log or edit results")

@@ -7,11 +7,16 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
 
+from sqlalchemy import Row, bindparam, insert
 from sqlalchemy import update as sql_update
 from sqlmodel import Session, select
 
 from mne.audit import service as audit
+from mne.audit.models import AuditEvent
 from mne.audit.schemas import AuditEventRead
 from mne.auth import scope
 from mne.auth.principal import Principal
@@ -143,54 +148,193 @@ def _check_disaggregation(indicator: Indicator, value: float, d: Disaggregation 
     return columns
 
 
-def put_result(session: Session, principal: Principal, body: ResultWrite) -> ResultRead:
-    """Create a draft, or update one (with `version`). Every failure changes nothing."""
-    indicator = session.get(Indicator, body.indicator_id)
+@dataclass(frozen=True)
+class Write:
+    """What one result write will do, decided before anything is written."""
+
+    action: str  # CREATE, UPDATE or UNCHANGED
+    indicator: Indicator
+    country: str
+    period: Period
+    existing: Row | None  # the stored result (a row of the result table), None for a create
+    values: dict  # the columns the write sets
+
+    @property
+    def line(self) -> tuple[int, str]:
+        return self.indicator.id, self.country
+
+
+CREATE, UPDATE, UNCHANGED = "create", "update", "unchanged"
+_RESULT = Result.__table__
+COMPARED = ("value", *SEX_FIELDS, *AGE_FIELDS, "numerator", "denominator", "narrative", "means_of_verification")
+
+
+class Known(Protocol):
+    """What deciding a write reads: from the session one at a time (``SessionKnown``), or loaded
+    in bulk beforehand for a whole file (``mne.imports``)."""
+
+    def indicator(self, indicator_id: int) -> Indicator | None: ...
+    def can_read_project(self, project_id: int) -> bool: ...
+    def target(self, indicator_id: int, country: str) -> IndicatorTarget | None: ...
+    def period(self, code: str) -> Period | None: ...
+    def project(self, project_id: int) -> Project: ...
+    def existing(self, indicator_id: int, country: str, period_code: str) -> Row | None: ...
+    def current(self, existing: Row) -> dict | None: ...
+
+
+class SessionKnown:
+    def __init__(self, session: Session, principal: Principal) -> None:
+        self.session, self.principal = session, principal
+
+    def indicator(self, indicator_id: int) -> Indicator | None:
+        return self.session.get(Indicator, indicator_id)
+
+    def can_read_project(self, project_id: int) -> bool:
+        return scope.can_read_project(self.session, self.principal, project_id)
+
+    def target(self, indicator_id: int, country: str) -> IndicatorTarget | None:
+        return self.session.get(IndicatorTarget, (indicator_id, country))
+
+    def period(self, code: str) -> Period | None:
+        return self.session.get(Period, code)
+
+    def project(self, project_id: int) -> Project:
+        return self.session.get(Project, project_id)
+
+    def existing(self, indicator_id: int, country: str, period_code: str) -> Row | None:
+        return self.session.connection().execute(select(_RESULT).where(
+            _RESULT.c.indicator_id == indicator_id, _RESULT.c.country_iso3 == country,
+            _RESULT.c.period_code == period_code)).first()
+
+    def current(self, existing: Row) -> dict | None:
+        return to_read(self.session, [self.session.get(Result, existing.id, populate_existing=True)])[0].model_dump(
+            mode="json")
+
+
+def same_values(existing: Row, values: dict) -> bool:
+    """Whether a write would store what is already stored (numbers equal to 12 significant digits,
+    as far as a CSV written by the database keeps them)."""
+    for name in COMPARED:
+        old, new = getattr(existing, name), values[name]
+        if isinstance(old, float) and isinstance(new, (int, float)):
+            if not math.isclose(old, new, rel_tol=1e-12, abs_tol=1e-12):
+                return False
+        elif old != new:
+            return False
+    return True
+
+
+def plan_write(known: Known, principal: Principal, body: ResultWrite, *, keep_equal: bool = False) -> Write:
+    """Decide what ``body`` does, by every rule of a result write (SPEC §4), writing nothing;
+    raises the refusal otherwise. With ``keep_equal`` a body equal to the stored result is
+    UNCHANGED whatever its state (an import of a file exported earlier changes nothing)."""
+    indicator = known.indicator(body.indicator_id)
     if indicator is None:
         raise Invalid.field("indicator_id", f"no indicator with id {body.indicator_id}")
     country = body.country.upper()
-    scope.ensure_can_read_project(session, principal, indicator.project_id)
+    if not known.can_read_project(indicator.project_id):
+        raise Forbidden("this project is outside your countries or donors")
     scope.ensure_can_write_line(principal, country)
-    target = session.get(IndicatorTarget, (indicator.id, country))
-    if target is None:
+    if known.target(indicator.id, country) is None:
         raise Invalid.field("country", f"{country} is not a country of this indicator")
-    period = _period(session, body.period)
-    project = session.get(Project, indicator.project_id)
+    period = known.period(body.period)
+    if period is None:
+        raise Invalid.field("period", f"unknown reporting period {body.period!r}")
+    project = known.project(indicator.project_id)
     if not in_project_dates(period, project):
         raise Invalid.field("period", f"{period.code} is outside the project's dates "
                                       f"({project.start_date} to {project.end_date})")
     value = _check_value(indicator, body)
     columns = _check_disaggregation(indicator, value, body.disaggregation)
-    existing = session.exec(select(Result).where(
-        Result.indicator_id == indicator.id, Result.country_iso3 == country, Result.period_code == period.code)).first()
-    _ensure_unlocked(period, existing.status if existing else None)
-    now = utcnow()
     values = {"value": value, **columns, "numerator": body.numerator, "denominator": body.denominator,
-              "narrative": body.narrative,
-              "means_of_verification": body.means_of_verification}
+              "narrative": body.narrative, "means_of_verification": body.means_of_verification}
+    existing = known.existing(indicator.id, country, period.code)
+    if keep_equal and existing is not None and same_values(existing, values):
+        return Write(UNCHANGED, indicator, country, period, existing, values)
+    _ensure_unlocked(period, existing.status if existing else None)
     if existing is None:
         if body.version is not None:
             raise Conflict("this result no longer exists; reload the page",
                            details=[{"field": "version", "message": "no such result"}])
-        result = Result(indicator_id=indicator.id, country_iso3=country, period_code=period.code,
-                        status=ResultStatus.draft, version=1, created_by_id=principal.id, updated_by_id=principal.id,
-                        created_at=now, updated_at=now, **values)
-        session.add(result)
-        session.flush()
-        audit.record(session, actor_id=principal.id, action="result.create", entity="result",
-                     entity_id=result.id, after=_snapshot(result))
-        snapshots.mark_lines(session, [(indicator.id, country)])
-        return to_read(session, [result])[0]
+        return Write(CREATE, indicator, country, period, None, values)
     if body.version is None:
         raise Conflict(f"a result already exists for this line and period (version {existing.version}); "
                        "send its version to update it",
-                       details=[{"field": "version", "message": "required", "current": to_read(session, [existing])[0].model_dump(mode="json")}])
-    before = _snapshot(existing)
-    _compare_and_set(session, existing, body.version, {**values, "updated_by_id": principal.id, "updated_at": now})
-    audit.record(session, actor_id=principal.id, action="result.update", entity="result",
-                 entity_id=existing.id, before=before, after=_snapshot(existing))
-    snapshots.mark_lines(session, [(indicator.id, country)])
-    return to_read(session, [existing])[0]
+                       details=[{"field": "version", "message": "required", "current": known.current(existing)}])
+    if body.version != existing.version:
+        current = known.current(existing)
+        shown = f", value {existing.value:g}" if current is not None else ""
+        raise Conflict(
+            f"someone else changed this result (you had version {body.version}, it is now {existing.version}"
+            f"{shown}); reload and apply your change again",
+            details=[{"field": "version", "message": "stale",
+                      **({"current": current} if current is not None else {})}])
+    return Write(UPDATE, indicator, country, period, existing, values)
+
+
+def apply_writes(session: Session, principal: Principal, writes: Sequence[Write], *, reason: str = "") -> list[int]:
+    """Store planned writes in the session's transaction, in bulk: the results, one audit event
+    each, and the marks that settle the summaries at commit. Returns the written results' ids
+    in the order given (UNCHANGED ones included). A result changed by someone else since it was
+    read is a 409 and, the transaction being rolled back, nothing is written."""
+    conn = session.connection()
+    now = utcnow()
+    stamp = now.isoformat()
+    ids: dict[int, int] = {}
+    creates = [(n, w) for n, w in enumerate(writes) if w.action == CREATE]
+    updates = [(n, w) for n, w in enumerate(writes) if w.action == UPDATE]
+    events = []
+    if creates:
+        rows = [{"indicator_id": w.indicator.id, "country_iso3": w.country, "period_code": w.period.code,
+                 "status": ResultStatus.draft, "review_note": "", "version": 1, "created_by_id": principal.id,
+                 "updated_by_id": principal.id, "created_at": now, "updated_at": now, **w.values} for _, w in creates]
+        new_ids = conn.execute(insert(_RESULT).returning(_RESULT.c.id, sort_by_parameter_order=True), rows).scalars()
+        for (n, _), row, new_id in zip(creates, rows, new_ids, strict=True):
+            ids[n] = new_id
+            after = audit.snapshot({**_empty_result(), **row, "id": new_id}, exclude=("created_at",))
+            events.append(_event(principal, "result.create", new_id, None, after, reason, now))
+    if updates:
+        changed = {"updated_by_id": principal.id, "updated_at": now}
+        statement = (sql_update(_RESULT)
+                     .where(_RESULT.c.id == bindparam("b_id"), _RESULT.c.version == bindparam("b_version"))
+                     .values({**{c: bindparam(f"v_{c}") for c in (*COMPARED, *changed)},
+                              "version": bindparam("b_version") + 1}))
+        params = [{"b_id": w.existing.id, "b_version": w.existing.version,
+                   **{f"v_{c}": v for c, v in {**w.values, **changed}.items()}} for _, w in updates]
+        if conn.execute(statement, params).rowcount != len(params):  # a concurrent writer won a race
+            raise Conflict("someone else changed a result at the same moment; reload and try again",
+                           details=[{"field": "version", "message": "stale"}])
+        for n, w in updates:
+            ids[n] = w.existing.id
+            before = audit.snapshot(w.existing._mapping, exclude=("created_at",))
+            after = {**before, **audit.snapshot({**w.values, "updated_by_id": principal.id}),
+                     "updated_at": stamp, "version": w.existing.version + 1}
+            events.append(_event(principal, "result.update", w.existing.id, before, after, reason, now))
+    for n, w in enumerate(writes):
+        if w.action == UNCHANGED:
+            ids[n] = w.existing.id
+    if events:
+        conn.execute(insert(AuditEvent.__table__), events)
+        snapshots.mark_lines(session, {w.line for w in writes if w.action != UNCHANGED})
+    return [ids[n] for n in range(len(writes))]
+
+
+def _empty_result() -> dict:
+    """The columns of a new result that a create leaves at their defaults (for its audit event)."""
+    return {c.name: None for c in _RESULT.columns}
+
+
+def _event(principal: Principal, action: str, result_id: int, before: dict | None, after: dict, reason: str,
+           at) -> dict:
+    return {"at": at, "actor_id": principal.id, "action": action, "entity": "result", "entity_id": str(result_id),
+            "before": before, "after": after, "reason": reason}
+
+
+def put_result(session: Session, principal: Principal, body: ResultWrite) -> ResultRead:
+    """Create a draft, or update one (with `version`). Every failure changes nothing."""
+    write = plan_write(SessionKnown(session, principal), principal, body)
+    [result_id] = apply_writes(session, principal, [write])
+    return to_read(session, [session.get(Result, result_id, populate_existing=True)])[0]
 
 
 def _compare_and_set(session: Session, result: Result, version: int, values: dict) -> None:
