@@ -226,9 +226,13 @@ class _RowReader:
         try:
             planned = service.plan_write(self.known, self.principal, ResultWrite.model_validate(body),
                                          keep_equal=True)
-        except (ValidationError, Invalid) as exc:
+        except ValidationError as exc:
             for name, message in field_errors(exc, ResultWrite, nested=("disaggregation",)).items():
                 problems.append(self.problem(line, self.column_of(name), message))
+            return _refuse(row), None
+        except Invalid as exc:  # a rule of the workflow, in its words
+            for detail in exc.details:
+                problems.append(self.problem(line, self.column_of(detail.get("field", "")), detail["message"]))
             return _refuse(row), None
         except DomainError as exc:  # out of scope, locked, changed since: the refusal's own words
             fields = [d.get("field", "") for d in exc.details if isinstance(d, dict)]
