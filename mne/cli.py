@@ -19,10 +19,12 @@ db_app = typer.Typer(no_args_is_help=True, help="Database schema.")
 seed_app = typer.Typer(no_args_is_help=True, help="Reference and demo data.")
 user_app = typer.Typer(no_args_is_help=True, help="User accounts.")
 token_app = typer.Typer(no_args_is_help=True, help="API tokens.")
+import_app = typer.Typer(no_args_is_help=True, help="Import files: results from spreadsheets.")
 app.add_typer(db_app, name="db")
 app.add_typer(seed_app, name="seed")
 app.add_typer(user_app, name="user")
 app.add_typer(token_app, name="token")
+app.add_typer(import_app, name="import")
 
 
 class CliError(Exception):
@@ -298,6 +300,32 @@ def _with_filter_options(fn):
 
 
 app.command("export")(handled(_with_filter_options(export)))
+
+
+# --- imports ----------------------------------------------------------------------------
+
+@import_app.command("results")
+@handled
+def import_results(
+    file: Annotated[str, typer.Argument(help="A CSV or .xlsx file of results; an exported results.csv is "
+                                             "accepted as is.")],
+    user: Annotated[str | None, typer.Option("--as", help="The country officer whose results these are "
+                                                          "(required): the import runs in that officer's "
+                                                          "countries and under that officer's name.")] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Check every row and report; write nothing.")] = False,
+    encoding: Annotated[str, typer.Option(help="The CSV's text encoding: auto (UTF-8 or UTF-16), utf-8, utf-16, "
+                                               "windows-1251, windows-1250, windows-1252, windows-1254.")] = "auto",
+) -> None:
+    """Import results from a spreadsheet, as POST /imports/results does: every row checked by the
+    workflow's rules, then all written in one transaction, or none. Exits 1 when a row is refused."""
+    from mne.imports.files import import_results as run
+
+    with _session() as session:
+        imported = run(session, file, user=user, dry_run=dry_run, encoding=encoding)
+    for line in imported.lines:
+        typer.echo(line)
+    if not imported.ok:
+        raise typer.Exit(1)
 
 
 # --- users and tokens -------------------------------------------------------------------
