@@ -82,7 +82,18 @@ def _error(description: str) -> dict:
     return {"description": description, "content": {"application/json": {"example": envelope("invalid", "…")}}}
 
 
-@router.post("/results", response_model=ImportReport, responses={
+# The body is read by `uploaded`, not by a parameter: declared here for the API's readers.
+REQUEST_BODY = {"requestBody": {"required": True, "content": {
+    "multipart/form-data": {"schema": {
+        "type": "object", "required": ["file"],
+        "properties": {"file": {"type": "string", "format": "binary", "description": "a CSV or .xlsx file"},
+                       "encoding": {"type": "string", "enum": list(ENCODINGS), "default": "auto"}}}},
+    "text/csv": {"schema": {"type": "string", "description": "the CSV itself (a charset parameter is used)"}},
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {
+        "schema": {"type": "string", "format": "binary"}}}}}
+
+
+@router.post("/results", response_model=ImportReport, openapi_extra=REQUEST_BODY, responses={
     403: _error("a country officer imports results; another role is refused"),
     411: _error("the upload has no Content-Length"),
     413: _error("the file is over the size limit (MNE_IMPORT_MAX_BYTES)"),
