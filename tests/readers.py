@@ -53,6 +53,22 @@ def libreoffice_sheet(content: bytes, workdir: Path, name: str = "export.csv"):
     return openpyxl.load_workbook(converted).active
 
 
+def libreoffice_saved(content: bytes, workdir: Path, name: str, convert_to: str, suffix: str) -> bytes:
+    """The CSV as LibreOffice opens it and saves it again (``convert_to``: a target and its filter
+    options, e.g. ``xlsx`` or ``csv:Text - txt - csv (StarCalc):59,34,34``): what a user sends back."""
+    soffice = require_libreoffice()
+    source = workdir / name
+    source.write_bytes(content)
+    out = workdir / f"saved-{uuid.uuid4().hex}"
+    profile = workdir / f"lo-profile-{uuid.uuid4().hex}"
+    subprocess.run([soffice, f"-env:UserInstallation=file://{profile}", "--headless", "--infilter=CSV:" + CSV_FILTER,
+                    "--convert-to", convert_to, "--outdir", str(out), str(source)],
+                   check=True, capture_output=True, timeout=180)
+    converted = out / (source.stem + suffix)
+    assert converted.exists(), f"LibreOffice did not convert {source.name}"
+    return converted.read_bytes()
+
+
 def workbook(content: bytes):
     import openpyxl
 

@@ -14,6 +14,7 @@ from sqlmodel import select
 from mne.projects.models import Project
 from tests import factories
 from tests.progress_world import World, build_spec_example, open_periods
+from tests.readers import libreoffice_saved
 
 URL = "/imports/results"
 HEADER = ["project_code", "indicator_code", "country_iso3", "period", "value", "narrative"]
@@ -260,3 +261,37 @@ def test_wrong_requests_get_a_4xx_with_the_envelope(client, session, officer):
 
     answer = client.post(URL, headers={**officer, "content-type": "text/csv"}, content=chunks())
     assert (answer.status_code, answer.json()["error"]["code"]) == (411, "length_required")
+
+
+# --- files a spreadsheet program saved: an export opened, then saved again ------------------------
+
+def _exported(client, session, officer) -> bytes:
+    """The officer's results.csv, with a narrative in Cyrillic and one a spreadsheet would take for
+    a formula, and a breakdown by sex."""
+    created(upload(client, officer, table([["EX-KGZ", "I3", "KGZ", "2022Q1", "12.5", NARRATIVE],
+                                           ["EX-KGZ", "I3", "KGZ", "2022Q2", "7", "'-3 since Q1"]]).encode(),
+                   dry_run=False))
+    created(upload(client, officer, b"project_code,indicator_code,country_iso3,period,value,female,male\n"
+                                    b"EX-KGZ,D1,KGZ,2022Q1,30,10,20\n", dry_run=False))
+    content = client.get("/exports/results.csv", headers=officer).content
+    assert content.count(b"\n") == 10  # the header and nine results
+    return content
+
+
+@pytest.mark.parametrize(("convert_to", "suffix", "encoding"), [
+    ("xlsx", ".xlsx", "auto"),
+    ("csv:Text - txt - csv (StarCalc):59,34,34", ".csv", "windows-1251"),  # semicolons, Windows-1251
+    ("csv:Text - txt - csv (StarCalc):9,34,65535", ".csv", "auto"),  # tabs, UTF-16 (Unicode)
+])
+def test_an_export_saved_again_by_libreoffice_imports_unchanged(client, session, officer, tmp_path, convert_to,
+                                                               suffix, encoding):
+    saved = libreoffice_saved(_exported(client, session, officer), tmp_path, "results.csv", convert_to, suffix)
+    if encoding == "windows-1251":
+        assert NARRATIVE.encode("windows-1251") in saved and b";" in saved.split(b"\n")[0]
+    elif suffix == ".csv":
+        assert saved.decode("utf-16").split("\n")[0].count("\t") > 20
+    before = stored(session)
+    response = upload(client, officer, saved, f"results{suffix}", dry_run=False, encoding=encoding)
+    report = created(response)
+    assert report["counts"] == {"create": 0, "update": 0, "unchanged": 9, "skipped": 0, "refused": 0}
+    assert stored(session) == before
