@@ -11,8 +11,8 @@ from sqlalchemy import func, text
 from sqlmodel import select
 
 from mne.audit.models import AuditEvent
-from mne.indicators.models import Indicator
 from mne.imports import results as import_results
+from mne.indicators.models import Indicator
 from mne.projects.models import Project
 from mne.results.models import Result
 from tests import factories
