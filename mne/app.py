@@ -26,6 +26,7 @@ from mne.deps import Anyone, Public
 from mne.errors import DomainError, Unauthorized, Unavailable, envelope
 from mne.exports import pages as export_pages
 from mne.exports import routes as export_routes
+from mne.imports import pages as import_pages
 from mne.imports import routes as import_routes
 from mne.help import pages as help_pages
 from mne.indicators import pages as indicator_pages
@@ -65,6 +66,7 @@ PAGE_ROUTERS = (
     export_routes.router,
     export_pages.router,
     import_routes.router,
+    import_pages.router,
     project_pages.router,
     indicator_pages.router,
     result_pages.router,

@@ -76,7 +76,7 @@ NAVIGATION: tuple[tuple[str, str, frozenset[Role]], ...] = (
     ("Dashboard", "dashboard", ALL),
     ("Projects", "projects_page", frozenset({Role.country_officer, Role.regional_reviewer, Role.admin, Role.donor_viewer})),
     ("Review queue", "review_queue", frozenset({Role.regional_reviewer, Role.admin})),
-    ("Import", "import_page", frozenset({Role.country_officer, Role.admin})),
+    ("Import", "import_page", frozenset({Role.country_officer})),  # only officers log results
     ("Exports", "exports_page", ALL),
     ("Users", "admin_users", frozenset({Role.admin})),
     ("Periods", "admin_periods", frozenset({Role.admin})),
