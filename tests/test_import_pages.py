@@ -244,7 +244,7 @@ def test_a_refused_row_is_shown_with_its_reason_and_nothing_can_be_confirmed(cli
     page = doc(client.get(f"/imports/{import_id}"))
     assert words(page.xpath("//p[@class='import-counts']")[0]) == "1 row creates a draft and 1 is refused."
     [bad] = page.xpath("//table[contains(@class,'import-preview')]//tr[contains(@class,'refused')]")
-    assert words(bad.xpath("th")[0]) == "3"
+    assert words(bad.xpath("th")[0]) == "Row 3"
     assert "Refused" in words(bad) and "E3: 'x' is not a number" in words(bad)
     good = page.xpath("//table[contains(@class,'import-preview')]/tbody/tr[not(contains(@class,'refused'))]")
     assert [words(r.xpath("td")[-1]) for r in good] == ["Creates a draft"]
@@ -279,7 +279,8 @@ def test_a_fixed_file_is_confirmed_once_and_its_results_stored(client, session, 
     assert record(session, import_id).status == "imported"
     page = doc(client.get(f"/imports/{import_id}"))
     assert words(page.xpath("//h2[@id='h-outcome']")[0]) == "Imported"
-    assert re.search(r"The file was imported on \d{4}-\d\d-\d\d at \d\d:\d\d UTC", words(page))
+    assert re.search(r"The file was imported on \d{4}-\d\d-\d\d at \d\d:\d\d UTC: 2 results created as drafts\. "
+                     r"Submit them", words(page))
     assert page.xpath("//a[@href='/projects/IM-KGZ/results']")
     assert not page.xpath("//form[contains(@action, '/confirm')]")
 
