@@ -4,6 +4,7 @@ who may see what."""
 
 from __future__ import annotations
 
+import csv
 import io
 import re
 
@@ -377,3 +378,28 @@ def test_a_large_file_says_its_preview_lists_part_of_it(client, session, example
     page = doc(client.get(f"/imports/{import_id}"))
     assert "this list shows 3 of its 5 rows" in words(page)
     assert len(page.xpath("//table[contains(@class,'import-preview')]/tbody/tr")) == 3
+
+
+def test_a_template_carries_a_breakdown_by_age_and_takes_a_new_one(client, session, example):
+    """A line disaggregated by sex and age: the template shows its stored groups, and a new value
+    with new groups that add up imports as an update."""
+    kgz = session.exec(select(Project).where(Project.code == "IM-KGZ")).one()
+    world = World(session)
+    age = world.indicator(kgz, "A1", {"KGZ": (0, 900)}, disaggregation="sex_age")
+    world.report(age, "KGZ", "2022Q3", 30, "draft", disaggregation={"female": 10, "male": 20, "0-17": 5,
+                                                                     "18-59": 25})
+    csrf = officer(client, session)
+    rows = csv_rows(client.get("/imports/template.csv?project=IM-KGZ&period=2022Q3").content)
+    row = next(r for r in rows if r["indicator_code"] == "A1")
+    assert (row["age_0_17"], row["age_18_59"], row["age_60_plus"]) == ("5", "25", "")
+    row.update(value="40", female="15", male="25", age_0_17="10", age_18_59="20", age_60_plus="10")
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=list(rows[0]))
+    writer.writeheader()
+    writer.writerows([row])
+    import_id = checked(client, csrf, buffer.getvalue().encode())
+    assert record(session, import_id).report["counts"]["update"] == 1
+    assert client.post(f"/imports/{import_id}/confirm", data={"csrf_token": csrf}).status_code == 200
+    stored = session.connection().execute(text(
+        f"SELECT value, female, male, age_0_17, age_18_59, age_60_plus FROM result WHERE indicator_id = {age}")).one()
+    assert tuple(stored) == (40, 15, 25, 10, 20, 10)

@@ -111,9 +111,27 @@ class FileKnown:
         self.targets = {(t.indicator_id, t.country_iso3): t for chunk in _chunks(indicator_ids) for t in session.exec(
             select(IndicatorTarget).where(IndicatorTarget.indicator_id.in_(chunk)))}
         self.periods = {p.code: p for p in session.exec(select(Period))}
-        self.results = {(r.indicator_id, r.country_iso3, r.period_code): r for chunk in _chunks(indicator_ids)
-                        for r in conn.execute(select(_RESULT).where(_RESULT.c.indicator_id.in_(chunk)))}
+        self.results = self._stored(conn, sheet)
         self.project_by_id = {p.id: p for p in self.projects.values()}
+
+    def _stored(self, conn, sheet: Sheet) -> dict[tuple[int, str, str], object]:
+        """The stored results the file's rows name, and no others: a file of new results for every
+        line would otherwise load every result of every indicator it names (300,000 rows of 30
+        columns for a file of 100,000). Keys are read first, whole rows only of those named."""
+        column = sheet.columns
+        named = set()
+        for _, cells in sheet.rows:  # normalised as _RowReader.decide reads them
+            project = self.projects.get(_text(cells[column["project_code"]]))
+            indicator = project and self.indicators.get((project.id, _text(cells[column["indicator_code"]])))
+            if indicator:
+                named.add((indicator.id, _text(cells[column["country_iso3"]]).upper(),
+                           _text(cells[column["period"]]).upper()))
+        key = (_RESULT.c.indicator_id, _RESULT.c.country_iso3, _RESULT.c.period_code)
+        ids = [rid for chunk in _chunks(self.by_id)
+               for rid, *line in conn.execute(select(_RESULT.c.id, *key).where(_RESULT.c.indicator_id.in_(chunk)))
+               if tuple(line) in named]
+        return {(r.indicator_id, r.country_iso3, r.period_code): r for chunk in _chunks(ids)
+                for r in conn.execute(select(_RESULT).where(_RESULT.c.id.in_(chunk)))}
 
     def indicator(self, indicator_id: int) -> Indicator | None:
         return self.by_id.get(indicator_id)

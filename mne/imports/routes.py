@@ -93,6 +93,8 @@ REQUEST_BODY = {"requestBody": {"required": True, "content": {
         "schema": {"type": "string", "format": "binary"}}}}}
 
 
+# The upload first: `uploaded` refuses a body over the size limit before anything reads it (a
+# browser session's CSRF check reads the form), and no database turn is held while it arrives.
 @router.post("/results", response_model=ImportReport, openapi_extra=REQUEST_BODY, responses={
     403: _error("a country officer imports results; another role is refused"),
     411: _error("the upload has no Content-Length"),
@@ -100,7 +102,7 @@ REQUEST_BODY = {"requestBody": {"required": True, "content": {
     415: _error("neither a multipart upload nor a CSV or .xlsx body"),
     422: _error("the file cannot be read (field `file`), or, with dry_run=false, rows are refused: `details` "
                 "lists each with its `line`, `column`, `cell` and `message`; nothing was written")})
-def import_results(principal: EditorUser, upload: Uploaded, session: SessionDep, request: Request,
+def import_results(upload: Uploaded, principal: EditorUser, session: SessionDep, request: Request,
                    dry_run: Annotated[bool, Query(description="check and report only (the default); "
                                                           "false writes the rows, all or none")] = True,
                    encoding: Annotated[str, Query(description="the CSV's text encoding: "

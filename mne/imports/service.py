@@ -97,6 +97,8 @@ def check_upload(session: Session, principal: Principal, upload: Upload, limits:
 def confirm(session: Session, principal: Principal, record: ResultImport, limits: Limits) -> ImportReport:
     """Check the kept file again against what is stored now and, if every row is still valid,
     write it. Returns the report; ``written`` says which happened."""
+    # Locked, so that a second click waits and then finds it imported (PostgreSQL; SQLite has one writer).
+    record = session.get(ResultImport, record.id, with_for_update=True, populate_existing=True)
     if record.status != "checked":
         raise Invalid.field("import", f"import {record.id} was already imported on {record.imported_at:%Y-%m-%d}")
     upload = Upload(record.content, record.filename, record.encoding)

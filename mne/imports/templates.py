@@ -35,16 +35,16 @@ from mne.progress.rules import PeriodInfo, is_due
 from mne.projects.models import Project
 from mne.reference.models import Country, Period
 from mne.results import service as results
-from mne.results.models import SEX_FIELDS, Result
+from mne.results.models import AGE_FIELDS, SEX_FIELDS, Result
 from mne.results.presenters import STATUS_LABELS
 from mne.web import FREQUENCY_WORDS
 
 # What the import reads (`sheets.REQUIRED` and most of `sheets.OPTIONAL`: a test holds them to it).
 COLUMNS = ("project_code", "indicator_code", "country_iso3", "period", "value", "numerator", "denominator",
-           *SEX_FIELDS, "narrative", "means_of_verification", "version")
+           *SEX_FIELDS, *AGE_FIELDS, "narrative", "means_of_verification", "version")
 # For the person filling it in; the import ignores them (their names are none of the above).
 REFERENCE = ("indicator", "country", "measure", "disaggregation", "baseline", "target", "due", "status")
-NUMBERS = ("value", "numerator", "denominator", *SEX_FIELDS, "version", "baseline", "target")
+NUMBERS = ("value", "numerator", "denominator", *SEX_FIELDS, *AGE_FIELDS, "version", "baseline", "target")
 DISAGGREGATION_WORDS = {"none": "none", "sex": "by sex", "sex_age": "by sex and age"}
 
 
@@ -188,8 +188,9 @@ ABOUT = (
     ("What this is", ("A template for importing results: one row per indicator line of your countries in "
                       "this project, for one reporting period.")),
     ("1. Fill in", ("Type each line's value, and where they apply its numerator and denominator (percentage "
-                    "indicators: the value may then be left empty), its values by sex (they add up to the "
-                    "value), a narrative and the means of verification.")),
+                    "indicators: the value may then be left empty), its values by sex and, for indicators "
+                    "disaggregated by age, by age group (each adds up to the value), a narrative and the means "
+                    "of verification.")),
     ("2. Leave as they are", ("project_code, indicator_code, country_iso3, period and version say which result "
                               "a row is. The version is the one you downloaded: if someone changes the result "
                               "before you import, the row is refused instead of overwriting their change.")),
@@ -268,7 +269,7 @@ def _validate_numbers(sheet, rows: int) -> None:
     """Excel's own check as a value is typed: numbers of at least 0, whole ones where they must be."""
     if not rows:
         return
-    for name in ("value", *SEX_FIELDS, "numerator", "denominator"):
+    for name in ("value", *SEX_FIELDS, *AGE_FIELDS, "numerator", "denominator"):
         col = HEADER.index(name)
         whole = name in ("numerator", "denominator")
         sheet.data_validation(1, col, rows, col, {
