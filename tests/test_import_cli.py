@@ -181,3 +181,53 @@ def test_an_exported_file_imports_back_unchanged(db, tmp_path):
     after = state(db)
     assert after["imports"] == before["imports"] + 1  # the file is kept as the record of the import
     assert {k: v for k, v in after.items() if k != "imports"} == {k: v for k, v in before.items() if k != "imports"}
+
+
+
+def test_a_large_import_writes_what_row_statements_write(session, monkeypatch):
+    """800 creates and their audit events: on PostgreSQL they go through COPY (ids drawn from the
+    sequence first); what is stored equals what INSERT statements store (on SQLite both ways are
+    INSERTs). Each way runs in a savepoint that is rolled back."""
+    from sqlalchemy import select
+
+    from mne.audit.models import AuditEvent
+    from mne.imports import results as import_results
+    from mne.imports import sheets
+    from mne.results import service as result_service
+    from mne.results.models import Result
+    from tests.progress_world import principal_of
+
+    countries = list(session.execute(text("SELECT iso3 FROM country ORDER BY iso3")).scalars())
+    periods = list(session.execute(text("SELECT code FROM period ORDER BY start_date")).scalars())
+    open_periods(session, *periods)
+    project = factories.project(session, "BULK-1", countries=countries, start="2000-01-01", end="2099-12-31")
+    for code in ("N1", "N2"):
+        factories.indicator(session, project, code)
+    user = factories.user(session, "country_officer", countries=countries)
+    officer = principal_of(user, "country_officer", countries)
+    content = HEADER + "".join(f"BULK-1,{code},{country},{period},{n}\n" for code in ("N1", "N2")
+                               for n, (country, period) in enumerate((c, p) for c in countries for p in periods))
+    sheet = sheets.read(content.encode(), max_rows=10_000)
+    assert len(sheet.rows) >= result_service.COPY_FROM
+    r, e = Result.__table__.c, AuditEvent.__table__.c
+    results = (select(*[c for c in r if c.name not in ("id", "created_at", "updated_at")])
+               .where(r.created_by_id == user.id).order_by(r.indicator_id, r.country_iso3, r.period_code))
+    events = (select(r.indicator_id, r.country_iso3, r.period_code, r.id, e.action, e.actor_id, e.reason,
+                     e.before.is_(None), e.after)
+              .join(Result, r.id == e.entity_id.cast(r.id.type)).where(e.reason == "bulk")
+              .order_by(r.indicator_id, r.country_iso3, r.period_code))
+
+    def written(copy_from: int) -> tuple[list, list]:
+        monkeypatch.setattr(result_service, "COPY_FROM", copy_from)
+        with session.begin_nested() as savepoint:
+            outcome = import_results.check(session, officer, sheet)
+            assert outcome.count("create") == len(sheet.rows)
+            import_results.write(session, officer, outcome, reason="bulk")
+            stored = session.execute(results).all()
+            trail = [(*row[:3], *row[4:8], row.after.pop("id") == row.id, row.after.pop("updated_at") is not None,
+                      row.after) for row in session.execute(events)]
+            savepoint.rollback()
+        assert len(stored) == len(trail) == len(sheet.rows)
+        return stored, trail
+
+    assert written(result_service.COPY_FROM) == written(10**9)

@@ -11,8 +11,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from sqlalchemy import Row, bindparam, insert
+from sqlalchemy import Row, Table, bindparam, insert, text
 from sqlalchemy import update as sql_update
+from sqlalchemy.engine import Connection
 from sqlmodel import Session, select
 
 from mne.audit import service as audit
@@ -288,10 +289,11 @@ def apply_writes(session: Session, principal: Principal, writes: Sequence[Write]
         rows = [{"indicator_id": w.indicator.id, "country_iso3": w.country, "period_code": w.period.code,
                  "status": ResultStatus.draft, "review_note": "", "version": 1, "created_by_id": principal.id,
                  "updated_by_id": principal.id, "created_at": now, "updated_at": now, **w.values} for _, w in creates]
-        new_ids = conn.execute(insert(_RESULT).returning(_RESULT.c.id, sort_by_parameter_order=True), rows).scalars()
+        new_ids = _insert_results(conn, rows)
+        empty = _empty_result()
         for (n, _), row, new_id in zip(creates, rows, new_ids, strict=True):
             ids[n] = new_id
-            after = audit.snapshot({**_empty_result(), **row, "id": new_id}, exclude=("created_at",))
+            after = audit.snapshot({**empty, **row, "id": new_id}, exclude=("created_at",))
             events.append(_event(principal, "result.create", new_id, None, after, reason, now))
     if updates:
         changed = {"updated_by_id": principal.id, "updated_at": now}
@@ -314,9 +316,49 @@ def apply_writes(session: Session, principal: Principal, writes: Sequence[Write]
         if w.action == UNCHANGED:
             ids[n] = w.existing.id
     if events:
-        conn.execute(insert(AuditEvent.__table__), events)
+        _insert(conn, AuditEvent.__table__, events)
         snapshots.mark_lines(session, {w.line for w in writes if w.action != UNCHANGED})
     return [ids[n] for n in range(len(writes))]
+
+
+# From this many rows on, PostgreSQL takes COPY: an INSERT of 1,000 results (25,000 parameters)
+# costs about 0.3 s there, most of it psycopg splitting the statement at its placeholders.
+COPY_FROM = 500
+
+
+def _insert_results(conn: Connection, rows: list[dict]) -> list[int]:
+    """Insert new results; returns their ids in the order of ``rows``. Many at once on
+    PostgreSQL: the ids are drawn from the table's sequence first (as the column's default would
+    draw them), then the rows go through COPY."""
+    if conn.dialect.name == "postgresql" and len(rows) >= COPY_FROM:
+        ids = sorted(conn.execute(text(
+            "SELECT nextval(pg_get_serial_sequence(:table, 'id')::regclass) FROM generate_series(1, :n)"),
+            {"table": _RESULT.name, "n": len(rows)}).scalars())
+        _copy(conn, _RESULT, [{**row, "id": new_id} for row, new_id in zip(rows, ids, strict=True)])
+        return ids
+    return list(conn.execute(insert(_RESULT).returning(_RESULT.c.id, sort_by_parameter_order=True), rows).scalars())
+
+
+def _insert(conn: Connection, table: Table, rows: list[dict]) -> None:
+    if conn.dialect.name == "postgresql" and len(rows) >= COPY_FROM:
+        _copy(conn, table, rows)
+    else:
+        conn.execute(insert(table), rows)
+
+
+def _copy(conn: Connection, table: Table, rows: list[dict]) -> None:
+    """COPY on the connection's own transaction, each value bound as an INSERT binds it (UTC
+    timestamps, JSON). Every row has the keys of the first."""
+    names = list(rows[0])
+    binds = [table.c[name].type.dialect_impl(conn.dialect).bind_processor(conn.dialect) for name in names]
+    quote = conn.dialect.identifier_preparer.quote
+    cursor = conn.connection.driver_connection.cursor()
+    try:
+        with cursor.copy(f"COPY {quote(table.name)} ({', '.join(quote(n) for n in names)}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row([row[name] if bind is None else bind(row[name]) for name, bind in zip(names, binds)])
+    finally:
+        cursor.close()
 
 
 def _empty_result() -> dict:
