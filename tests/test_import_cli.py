@@ -193,7 +193,7 @@ def test_a_large_import_writes_what_row_statements_write(session, monkeypatch):
     from mne.audit.models import AuditEvent
     from mne.imports import results as import_results
     from mne.imports import sheets
-    from mne.results import service as result_service
+    from mne import bulk
     from mne.results.models import Result
     from tests.progress_world import principal_of
 
@@ -208,7 +208,7 @@ def test_a_large_import_writes_what_row_statements_write(session, monkeypatch):
     content = HEADER + "".join(f"BULK-1,{code},{country},{period},{n}\n" for code in ("N1", "N2")
                                for n, (country, period) in enumerate((c, p) for c in countries for p in periods))
     sheet = sheets.read(content.encode(), max_rows=10_000)
-    assert len(sheet.rows) >= result_service.COPY_FROM
+    assert len(sheet.rows) >= bulk.COPY_FROM
     r, e = Result.__table__.c, AuditEvent.__table__.c
     results = (select(*[c for c in r if c.name not in ("id", "created_at", "updated_at")])
                .where(r.created_by_id == user.id).order_by(r.indicator_id, r.country_iso3, r.period_code))
@@ -218,7 +218,7 @@ def test_a_large_import_writes_what_row_statements_write(session, monkeypatch):
               .order_by(r.indicator_id, r.country_iso3, r.period_code))
 
     def written(copy_from: int) -> tuple[list, list]:
-        monkeypatch.setattr(result_service, "COPY_FROM", copy_from)
+        monkeypatch.setattr(bulk, "COPY_FROM", copy_from)
         with session.begin_nested() as savepoint:
             outcome = import_results.check(session, officer, sheet)
             assert outcome.count("create") == len(sheet.rows)
@@ -230,4 +230,4 @@ def test_a_large_import_writes_what_row_statements_write(session, monkeypatch):
         assert len(stored) == len(trail) == len(sheet.rows)
         return stored, trail
 
-    assert written(result_service.COPY_FROM) == written(10**9)
+    assert written(bulk.COPY_FROM) == written(10**9)

@@ -50,7 +50,7 @@ COLUMN_OF = {"indicator_id": "indicator_code", "country": "country_iso3", "perio
 _RESULT = Result.__table__
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Problem:
     line: int
     column: str  # the header as the file writes it; "" for the whole row
@@ -58,7 +58,7 @@ class Problem:
     message: str
 
 
-@dataclass
+@dataclass(slots=True)
 class Row:
     """One row of the file as the preview shows it."""
 

@@ -7,15 +7,17 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from itertools import islice
 from typing import Protocol
 
-from sqlalchemy import Row, Table, bindparam, func, insert, text
+from sqlalchemy import Row, bindparam, func, insert, text
 from sqlalchemy import update as sql_update
 from sqlalchemy.engine import Connection
 from sqlmodel import Session, select
 
+from mne import bulk
 from mne.audit import service as audit
 from mne.audit.models import AuditEvent
 from mne.audit.schemas import AuditEventRead
@@ -32,7 +34,13 @@ from mne.reference.models import Period
 from mne.reference.periods import all_periods, matching
 from mne.results import quality
 from mne.results.models import AGE_FIELDS, SEX_FIELDS, Result
-from mne.results.schemas import Disaggregation, Flag, ResultRead, ResultWrite, SubmitSummary
+from mne.results.schemas import (
+    Disaggregation,
+    Flag,
+    ResultRead,
+    ResultWrite,
+    SubmitSummary,
+)
 
 EDITABLE = {ResultStatus.draft, ResultStatus.returned}
 TOLERANCE = 1e-6
@@ -149,7 +157,7 @@ def _check_disaggregation(indicator: Indicator, value: float, d: Disaggregation 
     return columns
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Write:
     """What one result write will do, decided before anything is written."""
 
@@ -166,6 +174,7 @@ class Write:
 
 
 CREATE, UPDATE, UNCHANGED = "create", "update", "unchanged"
+EVENT_BATCH = 5_000
 _RESULT = Result.__table__
 COMPARED = ("value", *SEX_FIELDS, *AGE_FIELDS, "numerator", "denominator", "narrative", "means_of_verification")
 
@@ -284,17 +293,13 @@ def apply_writes(session: Session, principal: Principal, writes: Sequence[Write]
     ids: dict[int, int] = {}
     creates = [(n, w) for n, w in enumerate(writes) if w.action == CREATE]
     updates = [(n, w) for n, w in enumerate(writes) if w.action == UPDATE]
-    events = []
+    rows: list[dict] = []
     if creates:
         rows = [{"indicator_id": w.indicator.id, "country_iso3": w.country, "period_code": w.period.code,
                  "status": ResultStatus.draft, "review_note": "", "version": 1, "created_by_id": principal.id,
                  "updated_by_id": principal.id, "created_at": now, "updated_at": now, **w.values} for _, w in creates]
-        new_ids = _insert_results(conn, rows)
-        empty = _empty_result()
-        for (n, _), row, new_id in zip(creates, rows, new_ids, strict=True):
+        for (n, _), new_id in zip(creates, _insert_results(conn, rows), strict=True):
             ids[n] = new_id
-            after = audit.snapshot({**empty, **row, "id": new_id}, exclude=("created_at",))
-            events.append(_event(principal, "result.create", new_id, None, after, reason, now))
     if updates:
         changed = {"updated_by_id": principal.id, "updated_at": now}
         statement = (sql_update(_RESULT)
@@ -308,29 +313,35 @@ def apply_writes(session: Session, principal: Principal, writes: Sequence[Write]
                            details=[{"field": "version", "message": "stale"}])
         for n, w in updates:
             ids[n] = w.existing.id
-            before = audit.snapshot(w.existing._mapping, exclude=("created_at",))
-            after = {**before, **audit.snapshot({**w.values, "updated_by_id": principal.id}),
-                     "updated_at": stamp, "version": w.existing.version + 1}
-            events.append(_event(principal, "result.update", w.existing.id, before, after, reason, now))
     for n, w in enumerate(writes):
         if w.action == UNCHANGED:
             ids[n] = w.existing.id
-    if events:
-        _insert(conn, AuditEvent.__table__, events)
+
+    def events() -> Iterator[dict]:
+        empty = _empty_result()
+        for (n, _), row in zip(creates, rows, strict=True):
+            after = audit.snapshot({**empty, **row, "id": ids[n]}, exclude=("created_at",))
+            yield _event(principal, "result.create", ids[n], None, after, reason, now)
+        for _, w in updates:
+            before = audit.snapshot(w.existing._mapping, exclude=("created_at",))
+            after = {**before, **audit.snapshot({**w.values, "updated_by_id": principal.id}),
+                     "updated_at": stamp, "version": w.existing.version + 1}
+            yield _event(principal, "result.update", w.existing.id, before, after, reason, now)
+
+    # Built and stored a batch at a time: an event is a copy of its result, twice for an update.
+    pending = events()
+    while batch := list(islice(pending, EVENT_BATCH)):
+        bulk.insert_rows(conn, AuditEvent.__table__, batch)
+    if creates or updates:
         snapshots.mark_lines(session, {w.line for w in writes if w.action != UNCHANGED})
     return [ids[n] for n in range(len(writes))]
 
 
-# From this many rows on, new results get their ids before they are stored, and PostgreSQL takes
-# COPY: there an INSERT of 1,000 results (25,000 parameters) costs about 0.3 s, most of it psycopg
-# splitting the statement at its placeholders; SQLite returns ids in order only one row per
-# statement (SQLAlchemy's insertmanyvalues), 92,000 statements for a file of 92,000 new results.
-COPY_FROM = 500
-
-
 def _insert_results(conn: Connection, rows: list[dict]) -> list[int]:
-    """Insert new results; returns their ids in the order of ``rows``."""
-    if len(rows) < COPY_FROM:
+    """Insert new results; returns their ids in the order of ``rows``. Many rows get their ids
+    first, as the database would give them, so that they go in by COPY (PostgreSQL) or in one
+    executemany (SQLite returns ids in order only one row per statement)."""
+    if len(rows) < bulk.COPY_FROM:
         return list(conn.execute(insert(_RESULT).returning(_RESULT.c.id, sort_by_parameter_order=True),
                                  rows).scalars())
     if conn.dialect.name == "postgresql":  # drawn from the sequence, as the column's default draws them
@@ -343,30 +354,10 @@ def _insert_results(conn: Connection, rows: list[dict]) -> list[int]:
         # that began deferred would fail at this INSERT, its snapshot being stale, not reuse ids).
         first = (conn.execute(select(func.max(_RESULT.c.id))).scalar() or 0) + 1
         ids = list(range(first, first + len(rows)))
-    _insert(conn, _RESULT, [{**row, "id": new_id} for row, new_id in zip(rows, ids, strict=True)])
+    for row, new_id in zip(rows, ids, strict=True):
+        row["id"] = new_id
+    bulk.insert_rows(conn, _RESULT, rows)
     return ids
-
-
-def _insert(conn: Connection, table: Table, rows: list[dict]) -> None:
-    if conn.dialect.name == "postgresql" and len(rows) >= COPY_FROM:
-        _copy(conn, table, rows)
-    else:
-        conn.execute(insert(table), rows)
-
-
-def _copy(conn: Connection, table: Table, rows: list[dict]) -> None:
-    """COPY on the connection's own transaction, each value bound as an INSERT binds it (UTC
-    timestamps, JSON). Every row has the keys of the first."""
-    names = list(rows[0])
-    binds = [table.c[name].type.dialect_impl(conn.dialect).bind_processor(conn.dialect) for name in names]
-    quote = conn.dialect.identifier_preparer.quote
-    cursor = conn.connection.driver_connection.cursor()
-    try:
-        with cursor.copy(f"COPY {quote(table.name)} ({', '.join(quote(n) for n in names)}) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row([row[name] if bind is None else bind(row[name]) for name, bind in zip(names, binds)])
-    finally:
-        cursor.close()
 
 
 def _empty_result() -> dict:
