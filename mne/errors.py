@@ -56,6 +56,23 @@ class Invalid(DomainError):
         return cls(f"{field}: {message}", details=[{"field": field, "message": message}])
 
 
+class LengthRequired(DomainError):
+    """An upload that does not say its size: it could not be refused before it is read."""
+
+    status_code = 411
+    code = "length_required"
+
+
+class PayloadTooLarge(DomainError):
+    status_code = 413
+    code = "too_large"
+
+
+class UnsupportedMediaType(DomainError):
+    status_code = 415
+    code = "unsupported_media_type"
+
+
 class TooManyRequests(DomainError):
     status_code = 429
     code = "too_many_requests"

@@ -3,25 +3,15 @@ one-line errors, and no half-written file."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-
 import pytest
 
 from mne.db import engine_for
 from mne.unit_of_work import UnitOfWork
 from tests import factories
+from tests.command_line import mne, on_a_terminal
 from tests.conftest import BACKENDS, fresh_database, pg_database_url
 from tests.progress_world import build_spec_example, build_spec_example_2, open_periods
 from tests.readers import csv_rows, workbook
-
-
-def mne(args: list[str], db_url: str, **kwargs) -> subprocess.CompletedProcess:
-    environment = {**os.environ, "MNE_DATABASE_URL": db_url}
-    if "stderr" not in kwargs:
-        kwargs.update(stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    return subprocess.run([sys.executable, "-m", "mne.cli", *args], env=environment, timeout=120, **kwargs)
 
 
 @pytest.fixture(scope="module", params=BACKENDS)
@@ -84,22 +74,8 @@ def test_iati_to_a_file_validates(db, tmp_path):
 
 
 def test_a_progress_bar_on_a_terminal(db, tmp_path):
-    import pty
-
-    leader, follower = pty.openpty()
     out = tmp_path / "results.csv"
-    done = mne(["export", "results", "-o", str(out)], db, stderr=follower)
-    os.close(follower)
-    shown = b""
-    while True:
-        try:
-            chunk = os.read(leader, 65536)
-        except OSError:
-            break
-        if not chunk:
-            break
-        shown += chunk
-    os.close(leader)
+    done, shown = on_a_terminal(["export", "results", "-o", str(out)], db)
     assert done.returncode == 0
     total = len(csv_rows(out.read_bytes()))
     assert b"exporting results" in shown and f"{total}/{total}".encode() in shown

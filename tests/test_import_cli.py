@@ -4,16 +4,15 @@ exported file imported back changing nothing."""
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 
 import pytest
 from sqlalchemy import text
 
 from mne.db import engine_for
 from mne.unit_of_work import UnitOfWork
-from tests import factories
+from tests import command_line, factories
+from tests.command_line import on_a_terminal
 from tests.conftest import BACKENDS, fresh_database, pg_database_url
 from tests.progress_world import build_spec_example, build_spec_example_2, open_periods
 from tests.readers import csv_rows
@@ -23,11 +22,7 @@ HEADER = "project_code,indicator_code,country_iso3,period,value\n"
 
 
 def mne(args: list[str], db_url: str, **kwargs) -> subprocess.CompletedProcess:
-    environment = {**os.environ, "MNE_DATABASE_URL": db_url}
-    if "stderr" not in kwargs:
-        kwargs.update(stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    return subprocess.run([sys.executable, "-m", "mne.cli", *args], check=False, env=environment, timeout=120,
-                          text=True, **kwargs)
+    return command_line.mne(args, db_url, text=True, **kwargs)
 
 
 @pytest.fixture(scope="module", params=BACKENDS)
@@ -144,23 +139,9 @@ def test_a_file_that_cannot_be_read_is_one_line(db, tmp_path, content, message):
 
 
 def test_a_progress_bar_on_a_terminal(db, tmp_path):
-    import pty
-
     file = tmp_path / "results.csv"
     file.write_text(HEADER + "".join(f"EX-KGZ,I2,KGZ,2022Q{q},{q}\n" for q in (1, 3)))
-    leader, follower = pty.openpty()
-    done = mne(["import", "results", str(file), "--as", OFFICER, "--dry-run"], db, stderr=follower)
-    os.close(follower)
-    shown = b""
-    while True:
-        try:
-            chunk = os.read(leader, 65536)
-        except OSError:
-            break
-        if not chunk:
-            break
-        shown += chunk
-    os.close(leader)
+    done, shown = on_a_terminal(["import", "results", str(file), "--as", OFFICER, "--dry-run"], db)
     assert done.returncode == 0
     assert b"checking rows" in shown and b"2/2" in shown
 
@@ -190,10 +171,10 @@ def test_a_large_import_writes_what_row_statements_write(session, monkeypatch):
     INSERTs). Each way runs in a savepoint that is rolled back."""
     from sqlalchemy import select
 
+    from mne import bulk
     from mne.audit.models import AuditEvent
     from mne.imports import results as import_results
     from mne.imports import sheets
-    from mne import bulk
     from mne.results.models import Result
     from tests.progress_world import principal_of
 

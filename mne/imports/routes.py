@@ -9,7 +9,13 @@ from fastapi import APIRouter, Depends, Query, Request
 from starlette.datastructures import UploadFile
 
 from mne.deps import EditorUser, SessionDep
-from mne.errors import DomainError, Invalid, envelope
+from mne.errors import (
+    Invalid,
+    LengthRequired,
+    PayloadTooLarge,
+    UnsupportedMediaType,
+    envelope,
+)
 from mne.imports import service
 from mne.imports.schemas import ImportReport
 from mne.imports.sheets import ENCODINGS
@@ -18,21 +24,6 @@ router = APIRouter(prefix="/imports", tags=["imports"])
 
 RAW_TYPES = ("text/csv", "text/plain", "application/csv", "application/octet-stream",
              "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "application/vnd.ms-excel")
-
-
-class PayloadTooLarge(DomainError):
-    status_code = 413
-    code = "too_large"
-
-
-class LengthRequired(DomainError):
-    status_code = 411
-    code = "length_required"
-
-
-class UnsupportedType(DomainError):
-    status_code = 415
-    code = "unsupported_media_type"
 
 
 def limits(request: Request) -> service.Limits:
@@ -62,7 +53,7 @@ async def uploaded(request: Request) -> service.Upload:
     else:
         media, _, params = content_type.partition(";")
         if media.strip().lower() not in RAW_TYPES:
-            raise UnsupportedType(f"send the file as multipart/form-data (field 'file') or as text/csv, not "
+            raise UnsupportedMediaType(f"send the file as multipart/form-data (field 'file') or as text/csv, not "
                                   f"{media.strip() or 'no content type'}")
         charset = next((p.split("=", 1)[1].strip().strip('"').lower() for p in params.split(";")
                         if p.strip().lower().startswith("charset=")), None)
