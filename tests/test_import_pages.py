@@ -403,3 +403,14 @@ def test_a_template_carries_a_breakdown_by_age_and_takes_a_new_one(client, sessi
     stored = session.connection().execute(text(
         f"SELECT value, female, male, age_0_17, age_18_59, age_60_plus FROM result WHERE indicator_id = {age}")).one()
     assert tuple(stored) == (40, 15, 25, 10, 20, 10)
+
+
+def test_an_import_made_through_the_api_shows_its_rows_on_its_page(client, session, example):
+    csrf = officer(client, session)
+    response = client.post("/imports/results?dry_run=false", headers={"X-CSRF-Token": csrf},
+                           files={"file": ("api.csv", b"project_code,indicator_code,country_iso3,period,value\n"
+                                                      b"IM-KGZ,I3,KGZ,2022Q3,4\n")})
+    assert response.status_code == 200, response.text
+    page = doc(client.get(f"/imports/{response.json()['import_id']}"))
+    text_of_page = words(page)
+    assert "Imported" in text_of_page and "Creates a draft" in text_of_page and "The file is large" not in text_of_page

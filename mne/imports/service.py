@@ -65,6 +65,7 @@ def import_results(session: Session, principal: Principal, upload: Upload, limit
     record = _record(session, principal, upload)
     _write(session, principal, record, outcome)
     record.report = report(upload, outcome, dry_run=False, written=True, import_id=record.id).model_dump()
+    record.report["preview"] = preview(outcome)  # the import's page shows its rows, as for the page's own
     return ImportReport.model_validate(record.report)
 
 
