@@ -71,7 +71,7 @@ def test_a_dry_run_reports_and_writes_nothing(db, tmp_path):
     done = mne(["import", "results", str(file), "--as", OFFICER, "--dry-run"], db)
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines() == [
-        "results.csv (CSV, utf-8, comma-separated): 1 row creates a draft, 1 is unchanged",
+        "results.csv (CSV, utf-8, comma-separated): 1 row creates a draft and 1 is unchanged.",
         "dry run: nothing was written"]
     assert state(db) == before
 
@@ -82,7 +82,7 @@ def test_a_write_creates_drafts_as_the_officer(db, tmp_path):
     done = mne(["import", "results", str(file), "--as", OFFICER], db)
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
-    assert lines[0] == "results.csv (CSV, utf-8, comma-separated): 2 rows create a draft"
+    assert lines[0] == "results.csv (CSV, utf-8, comma-separated): 2 rows create a draft."
     assert lines[-1].startswith("written: 2 results in one transaction (import ")
     assert stored(db, "I3", "2022Q2") == (7, "draft", OFFICER)
     assert stored(db, "I3", "2022Q3") == (9, "draft", OFFICER)
@@ -103,7 +103,7 @@ def test_a_refused_row_exits_1_and_nothing_is_written(db, tmp_path):
         assert "line 3, column value (E3): 'x' is not a number" in lines
         assert "line 4, column indicator_code (B4): project EX-KGZ has no indicator 'I9'" in lines
         assert "nothing was written" in lines[-1] and "2 of 3 rows are refused" in lines[-1]
-    assert done.stdout.splitlines()[0].endswith("1 row creates a draft, 2 are refused")
+    assert done.stdout.splitlines()[0].endswith("1 row creates a draft and 2 are refused.")
     assert state(db) == before
 
 
@@ -157,7 +157,7 @@ def test_an_exported_file_imports_back_unchanged(db, tmp_path):
     before = state(db)
     done = mne(["import", "results", str(out), "--as", OFFICER], db)
     assert done.returncode == 0, done.stderr
-    assert done.stdout.splitlines()[0] == f"results.csv (CSV, utf-8, comma-separated): {rows} rows are unchanged"
+    assert done.stdout.splitlines()[0] == f"results.csv (CSV, utf-8, comma-separated): {rows} rows are unchanged."
     assert done.stdout.splitlines()[-1].startswith("written: 0 results")
     after = state(db)
     assert after["imports"] == before["imports"] + 1  # the file is kept as the record of the import

@@ -15,7 +15,7 @@ from sqlmodel import select
 
 from mne.imports import sheets
 from mne.imports.models import ResultImport
-from mne.imports.pages import counts_in_words
+from mne.imports.service import counts_in_words
 from mne.imports.templates import COLUMNS, REFERENCE
 from mne.projects.models import Project
 from tests import factories

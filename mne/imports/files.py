@@ -34,13 +34,6 @@ from mne.imports import service
 from mne.imports.schemas import ImportReport
 from mne.users import service as users
 
-# How each count reads after its number: (one row, several rows).
-VERBS = {"create": ("creates a draft", "create a draft"),
-         "update": ("changes a draft or returned result", "change a draft or returned result"),
-         "unchanged": ("is unchanged", "are unchanged"),
-         "skipped": ("is skipped (nothing filled in)", "are skipped (nothing filled in)"),
-         "refused": ("is refused", "are refused")}
-
 
 @dataclass
 class Imported:
@@ -125,7 +118,7 @@ def _refused_rows(exc: Invalid) -> bool:
 
 def describe(report: ImportReport) -> Imported:
     source = report.format if report.format != "csv" else f"CSV, {report.encoding}, {report.delimiter}-separated"
-    lines = [f"{report.file} ({source}): {_counts(report)}"]
+    lines = [f"{report.file} ({source}): {service.counts_in_words(report.counts.model_dump(), report.rows)}"]
     if report.ignored_columns:
         lines.append(f"columns not read: {', '.join(report.ignored_columns)}")
     lines += [_problem(p.model_dump()) for p in report.problems]
@@ -134,21 +127,11 @@ def describe(report: ImportReport) -> Imported:
         lines.append(f"written: {report.counts.create + report.counts.update:,} results in one transaction "
                      f"(import {report.import_id})")
     elif refused:
-        lines.append(f"dry run: {refused:,} of {report.rows:,} {_rows(report.rows)} {VERBS['refused'][refused != 1]}; "
+        lines.append(f"dry run: {refused:,} of {report.rows:,} {_rows(report.rows)} {'is' if refused == 1 else 'are'} refused; "
                      "nothing was written")
     else:
         lines.append("dry run: nothing was written")
     return Imported(lines, ok=not refused)
-
-
-def _counts(report: ImportReport) -> str:
-    """``12 rows create a draft, 3 are unchanged, 1 is refused``: the counts that are not zero."""
-    parts: list[str] = []
-    for name, n in report.counts.model_dump().items():
-        if n:
-            noun = "" if parts else f" {_rows(n)}"
-            parts.append(f"{n:,}{noun} {VERBS[name][n != 1]}")
-    return ", ".join(parts)
 
 
 def _rows(n: int) -> str:

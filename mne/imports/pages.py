@@ -28,6 +28,7 @@ from mne.forms import field_errors, parse_id, place_errors, refuse_nul, sentence
 from mne.imports import service, templates
 from mne.imports.models import ResultImport
 from mne.imports.routes import limits, uploaded
+from mne.imports.service import counts_in_words
 from mne.imports.sheets import ENCODINGS
 from mne.reference import service as reference
 from mne.results.presenters import STATUS_LABELS
@@ -43,22 +44,6 @@ UPLOAD_FIELDS = ("file", "encoding")
 # What a row does, in words (the preview's last column); `refused` rows also list why.
 ACTIONS = {"create": "Creates a draft", "update": "Updates the result", "unchanged": "Unchanged",
            "skipped": "Skipped: nothing filled in", "refused": "Refused"}
-
-
-def counts_in_words(counts: dict[str, int], rows: int) -> str:
-    """'3 rows create a draft, 1 updates a result and 2 are refused.' (the counts above 0, in
-    the order of what happens to the results)."""
-    parts = [f"{n:,} {one if n == 1 else many}" for n, one, many in (
-        (counts.get("create", 0), "creates a draft", "create a draft"),
-        (counts.get("update", 0), "updates a result", "update a result"),
-        (counts.get("unchanged", 0), "is unchanged", "are unchanged"),
-        (counts.get("skipped", 0), "is skipped (nothing filled in)", "are skipped (nothing filled in)"),
-        (counts.get("refused", 0), "is refused", "are refused")) if n]
-    if not parts:
-        return "The file has no rows." if not rows else f"{rows:,} rows."
-    number, rest = parts[0].split(" ", 1)
-    parts[0] = f"{number} {'row' if number == '1' else 'rows'} {rest}"
-    return (parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]) + "."
 
 
 def writes(report: dict) -> int:

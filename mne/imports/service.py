@@ -143,5 +143,21 @@ def preview(outcome: results.Outcome) -> list[dict]:
             for r in sorted(refused + others, key=lambda r: r.line)]
 
 
+def counts_in_words(counts: dict[str, int], rows: int) -> str:
+    """'3 rows create a draft, 1 updates a result and 2 are refused.' (the counts above 0, in
+    the order of what happens to the results)."""
+    parts = [f"{n:,} {one if n == 1 else many}" for n, one, many in (
+        (counts.get("create", 0), "creates a draft", "create a draft"),
+        (counts.get("update", 0), "updates a result", "update a result"),
+        (counts.get("unchanged", 0), "is unchanged", "are unchanged"),
+        (counts.get("skipped", 0), "is skipped (nothing filled in)", "are skipped (nothing filled in)"),
+        (counts.get("refused", 0), "is refused", "are refused")) if n]
+    if not parts:
+        return "The file has no rows." if not rows else f"{rows:,} rows."
+    number, rest = parts[0].split(" ", 1)
+    parts[0] = f"{number} {'row' if number == '1' else 'rows'} {rest}"
+    return (parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]) + "."
+
+
 def _size(n: int) -> str:
     return f"{n / 1024 / 1024:.1f} MB" if n >= 1024 * 1024 else f"{n / 1024:.0f} KB"
