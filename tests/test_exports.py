@@ -9,13 +9,20 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from mne.exports import cells
 from mne.exports.results import COLUMNS
 from mne.projects.models import Project
 from mne.reference.schemas import KOSOVO_FOOTNOTE
 from tests import factories
-from tests.progress_world import World, build_spec_example, build_spec_example_2, open_periods
+from tests.progress_world import (
+    World,
+    build_spec_example,
+    build_spec_example_2,
+    open_periods,
+)
 from tests.readers import csv_rows, libreoffice_sheet, workbook
 
 API = "/api/v1"
@@ -105,7 +112,8 @@ def test_kosovo_rows_carry_the_footnote(client, example, reviewer):
 @pytest.mark.parametrize("value, cell", [
     ("=HYPERLINK(\"http://x\")", "'=HYPERLINK(\"http://x\")"), ("+1", "'+1"), ("-5 lost", "'-5 lost"),
     ("@SUM(A1)", "'@SUM(A1)"), ("\tTab", "'\tTab"), ("\rCR", "'\rCR"), ("plain", "plain"), ("", ""), (None, ""),
-    ("a = b", "a = b"), ("Шкодра", "Шкодра"),
+    ("a = b", "a = b"), ("Шкодра", "Шкодра"), ("'Safe return'", "'Safe return'"), ("'=1", "''=1"),
+    ("''-2", "'''-2"),
 ])
 def test_text_that_a_spreadsheet_would_run_is_prefixed(value, cell):
     assert cells.text(value) == cell
@@ -334,7 +342,7 @@ def test_file_names_say_what_and_when(client, example, reviewer):
 
 # --- the SQL rules equal the Python ones -------------------------------------------------------
 
-TEXTS = ["=1+1", "+1", "-5 lost", "@SUM(A1)", "\tTab", "\rCR", "plain", "a = b", "Шкодра", "'quoted", "x\ny"]
+TEXTS = ["=1+1", "+1", "-5 lost", "@SUM(A1)", "\tTab", "\rCR", "plain", "a = b", "Шкодра", "'quoted", "x\ny", "'=1", "''-2", "'"]
 NUMBERS = [0.0, 50.0, 7.25, 0.1, 10.5, 1234567.0, 2.5e-3, 1e16]
 
 
@@ -363,3 +371,8 @@ def test_the_database_and_python_write_the_same_file(connection, awkward, sessio
     by_the_database = b"".join(results.csv_chunks(connection, asked))  # COPY on PostgreSQL
     by_python = b"".join(results.csv_chunks(connection, asked, track=cells.untracked))
     assert by_the_database == by_python and by_python.count(b"\n") >= 12
+
+
+@given(st.text(alphabet=st.sampled_from(["'", "=", "+", "-", "@", "\t", "a", " ", "Ш"]), max_size=6))
+def test_an_import_reads_back_the_text_an_export_wrote(value):
+    assert cells.unescaped(cells.text(value)) == value

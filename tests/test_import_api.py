@@ -234,6 +234,8 @@ def test_reimporting_an_exported_results_csv_changes_nothing(client, session, ex
         if session.bind.dialect.name == "sqlite" else
         "UPDATE result SET narrative = '=HYPERLINK(\"http://x\")' || chr(10) || 'Ünïcödé, \"quoted\"; Кыргызстан' "
         "WHERE id = (SELECT min(id) FROM result)"))
+    session.connection().execute(text(  # text that starts with an apostrophe, then like a formula
+        "UPDATE result SET means_of_verification = '''-5 on plan' WHERE id = (SELECT max(id) FROM result)"))
     session.commit()
     exported = client.get("/exports/results.csv", headers=officer)
     assert exported.status_code == 200

@@ -7,7 +7,7 @@ same output.
 
 A text cell that starts with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return is a formula
 to Excel and LibreOffice (CSV injection): such text gets a leading ``'``, which both show as
-text. Numbers are written as numbers (a negative number is not text); dates and times in ISO
+text (so does such text behind apostrophes of its own, so that an import reads it back). Numbers are written as numbers (a negative number is not text); dates and times in ISO
 8601 (UTC, ``Z``); decimals with a dot whatever the reader's locale.
 """
 
@@ -34,7 +34,20 @@ def text(value: str | None) -> str:
     """Text as a spreadsheet will show it, never as a formula."""
     if not value:
         return ""
-    return "'" + value if value.startswith(FORMULA_STARTS) else value
+    return "'" + value if escaped(value) else value
+
+
+def escaped(value: str) -> bool:
+    """Whether text gets the leading apostrophe: it starts like a formula, or it is such text
+    already behind apostrophes of its own (``'=x`` is written with two), so that an import,
+    removing one apostrophe where this would add one, reads back what was stored. Other text
+    starting with an apostrophe (``'Safe return'``) is written as it is."""
+    return value.lstrip("'").startswith(FORMULA_STARTS)
+
+
+def unescaped(value: str) -> str:
+    """Text as stored, from a cell that ``text`` wrote (the import's side of ``escaped``)."""
+    return value[1:] if value.startswith("'") and escaped(value[1:]) else value
 
 
 def number(value: float | int | None) -> str | int | float:
@@ -69,7 +82,8 @@ def country_sql(iso3, name) -> ColumnElement:
 def text_sql(column) -> ColumnElement:
     """``text`` in SQL; an empty text is NULL, so that COPY and Python's csv both write nothing."""
     value = func.nullif(column, "")
-    return case((func.substr(value, 1, 1).in_(FORMULA_STARTS), literal("'", Text) + value), else_=value)
+    return case((func.substr(func.ltrim(value, "'"), 1, 1).in_(FORMULA_STARTS), literal("'", Text) + value),
+                else_=value)
 
 
 

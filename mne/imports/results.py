@@ -25,7 +25,7 @@ from mne.auth import scope
 from mne.auth.principal import Principal
 from mne.base import Role
 from mne.errors import DomainError, Forbidden, Invalid
-from mne.exports.cells import FORMULA_STARTS
+from mne.exports.cells import unescaped
 from mne.forms import field_errors
 from mne.imports.sheets import Formula, Sheet
 from mne.indicators.models import Indicator, IndicatorTarget
@@ -293,7 +293,7 @@ class _RowReader:
         if isinstance(value, Formula):
             raise ValueError(_formula_message(value))
         if column in TEXTS:
-            return _unprefixed(_text(value))
+            return unescaped(_text(value))  # an export's formula-safe text, as stored
         number = _number(value, decimal_comma=self.sheet.decimal_comma)
         if number is not None and column in WHOLE:
             if not float(number).is_integer():
@@ -323,11 +323,6 @@ def _text(value: object) -> str:
 
 def _blank(value: object) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
-
-
-def _unprefixed(text: str) -> str:
-    """Text as stored: an export writes ``'`` before text a spreadsheet would take for a formula."""
-    return text[1:] if text.startswith("'") and text[1:2] and text[1] in "".join(FORMULA_STARTS) else text
 
 
 def _shown(value: object) -> str:
