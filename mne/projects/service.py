@@ -26,7 +26,8 @@ from mne.projects.models import (
     ProjectSdg,
 )
 from mne.projects.schemas import DonorShare, ProjectCreate, ProjectRead, ProjectUpdate
-from mne.reference.models import Country, Donor, Marker, Office, Priority, SdgTarget
+from mne.reference.models import Country, Donor, Marker, Office, Period, Priority, SdgTarget
+from mne.results.models import Result
 
 TAGS = ("countries", "priorities", "donors", "sdg_targets", "gcm_objectives", "markers")
 
@@ -81,6 +82,37 @@ def _validate(session: Session, data: dict, *, project_id: int | None) -> list[d
         dropped = sorted(used - set(data["priorities"]))
         if dropped:
             bad("priorities", f"{', '.join(dropped)} is still the priority of an indicator")
+        if data["end_date"] >= data["start_date"]:
+            problems += _results_outside(session, project_id, data["start_date"], data["end_date"])
+    return problems
+
+
+def _results_outside(session: Session, project_id: int, start, end) -> list[dict]:
+    """Stored results (of any status) whose period would no longer overlap the project's dates:
+    they could then be neither changed nor counted, so the dates cannot shrink past them, as a
+    result cannot be saved in a period outside them (`results.service.in_project_dates`)."""
+    rows = session.exec(
+        select(Period.code, Period.start_date, Result.status, func.count())
+        .join(Result, Result.period_code == Period.code).join(Indicator, Indicator.id == Result.indicator_id)
+        .where(Indicator.project_id == project_id, or_(Period.end_date < start, Period.start_date > end))
+        .group_by(Period.code, Period.start_date, Result.status)).all()
+    problems = []
+    for field, before_start in (("start_date", True), ("end_date", False)):
+        side = sorted((r for r in rows if (r[1] < start) == before_start), key=lambda r: (r[1], r[0]))
+        if not side:
+            continue
+        periods = sorted({r[0] for r in side}, key=lambda c: next(r[1] for r in side if r[0] == c))
+        by_status: dict[str, int] = defaultdict(int)
+        for r in side:
+            by_status[r[2]] += r[3]
+        total = sum(by_status.values())
+        statuses = ", ".join(f"{n} {s}" for s, n in sorted(by_status.items()))
+        span = periods[0] if len(periods) == 1 else f"{periods[0]}–{periods[-1]}"
+        shown = ", ".join(periods[:8]) + (" …" if len(periods) > 8 else "")
+        where = "before this start date" if before_start else "after this end date"
+        problems.append({"field": field, "message": (
+            f"{span}: {total} result{'s' if total != 1 else ''} ({statuses}) would fall {where} "
+            f"(periods {shown}); the dates must keep every period that has results")})
     return problems
 
 
