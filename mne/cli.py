@@ -93,15 +93,21 @@ def _session() -> Session:
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
-    workers: Annotated[int, typer.Option(help="Worker processes.")] = 1,
+    workers: Annotated[int, typer.Option(min=1, max=64, envvar="MNE_WORKERS",
+                                         help="Worker processes (each with its own database pool).")] = 1,
 ) -> None:
     """Serve the web app and the API."""
     import uvicorn
 
-    get_settings().signing_secret()  # fail fast with a clear message
-    typer.echo(f"mne serving at http://{host}:{port}  (API docs at /docs)")
+    settings = get_settings()
+    settings.signing_secret()  # fail fast with a clear message
+    proxies = settings.trusted_proxy_list()
+    typer.echo(f"mne serving at http://{host}:{port}  (API docs at /docs)"
+               + (f", {workers} worker processes" if workers > 1 else ""))
+    # Forwarded headers are believed only from MNE_TRUSTED_PROXIES (uvicorn's own default
+    # trusts 127.0.0.1, which would let anyone on this machine pick their address).
     uvicorn.run("mne.app:create_app", factory=True, host=host, port=port, workers=workers,
-                log_level="info", proxy_headers=True)
+                log_level="info", proxy_headers=bool(proxies), forwarded_allow_ips=proxies or None)
 
 
 @app.command()
@@ -168,10 +174,30 @@ def db_downgrade(revision: Annotated[str, typer.Argument()]) -> None:
 
 @db_app.command("rebuild-summaries")
 @handled
-def db_rebuild_summaries() -> None:
+def db_rebuild_summaries(
+    check: Annotated[bool, typer.Option("--check", help="Only compare the stored summaries with a recomputation "
+                                        "and list what differs; write nothing, exit 1 when anything differs.")] = False,
+) -> None:
     """Recompute the precomputed progress of every indicator line (normally kept current on
     every write; use after restoring a backup or repairing data by hand)."""
-    _rebuild_summaries()
+    if not check:
+        _rebuild_summaries()
+        return
+    from mne.db import get_engine
+    from mne.progress.check import check_summaries
+
+    report = check_summaries(get_engine())
+    if report.equal:
+        typer.echo(f"summaries match ({report.rows_compared} rows compared)")
+        return
+    for difference in report.differences:
+        typer.echo(str(difference))
+    more = report.count - len(report.differences)
+    tables = ", ".join(f"{table} {n}" for table, n in report.by_table.items())
+    typer.echo(f"summaries differ: {report.count} difference(s) ({tables}) in {report.rows_compared} rows compared"
+               + (f", {more} not shown" if more else "")
+               + "; `mne db rebuild-summaries` recomputes them")
+    raise typer.Exit(1)
 
 
 def _rebuild_summaries() -> None:
@@ -326,6 +352,65 @@ def import_results(
         typer.echo(line)
     if not imported.ok:
         raise typer.Exit(1)
+
+
+# --- backup and restore -----------------------------------------------------------------
+
+def _backup_progress():
+    """A progress bar on standard error when it is a terminal, and the callback that moves it."""
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    console = Console(stderr=True)
+    bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                   console=console, disable=not console.is_terminal, transient=True)
+    tasks: dict[str, object] = {}
+
+    def progress(what: str, done: int, total: int | None) -> None:
+        if what not in tasks:
+            tasks[what] = bar.add_task(what, total=total)
+        bar.update(tasks[what], completed=done, total=total)
+
+    return bar, progress
+
+
+def _megabytes(size: int) -> str:
+    return f"{size / 1_000_000:.1f} MB"
+
+
+@app.command("backup")
+@handled
+def backup_command(
+    file: Annotated[str, typer.Argument(help="The file to write (replaced once the new backup is complete).")],
+) -> None:
+    """Back up the whole database into FILE, consistently while the app runs: SQLite's online
+    backup (the file is a SQLite database) or pg_dump's custom format (PostgreSQL)."""
+    from mne import backup
+
+    bar, progress = _backup_progress()
+    with bar:
+        report = backup.backup(get_settings().database_url, file, progress=progress)
+    typer.echo(f"backed up {_safe_url()} to {report.path}: {_megabytes(report.size)}, {report.tables} tables, "
+               f"{report.total_rows:,} rows, schema revision {report.revision}, in {report.seconds:.1f} s")
+
+
+@app.command("restore")
+@handled
+def restore_command(
+    file: Annotated[str, typer.Argument(help="A file written by `mne backup` from the same kind of database.")],
+    force: Annotated[bool, typer.Option("--force", help="Replace a database that holds data.")] = False,
+) -> None:
+    """Replace the database by the backup FILE. Refuses a database that holds data (anything
+    beyond the reference data) unless --force; stop the app while restoring."""
+    from mne import backup
+
+    bar, progress = _backup_progress()
+    with bar:
+        report = backup.restore(get_settings().database_url, file, force=force, progress=progress)
+    typer.echo(f"restored {report.path} into {_safe_url()}: {report.tables} tables, {report.total_rows:,} rows, "
+               f"schema revision {report.revision}, in {report.seconds:.1f} s")
+    for note in report.notes:
+        typer.echo(f"note: {note}")
 
 
 # --- users and tokens -------------------------------------------------------------------
