@@ -106,8 +106,11 @@ def serve(
                + (f", {workers} worker processes" if workers > 1 else ""))
     # Forwarded headers are believed only from MNE_TRUSTED_PROXIES (uvicorn's own default
     # trusts 127.0.0.1, which would let anyone on this machine pick their address).
+    # With several workers, uvicorn restarts one that does not answer its health check in time;
+    # its default (5 s) kills workers still starting on a busy 2-core machine, again and again.
     uvicorn.run("mne.app:create_app", factory=True, host=host, port=port, workers=workers,
-                log_level="info", proxy_headers=bool(proxies), forwarded_allow_ips=proxies or None)
+                log_level="info", proxy_headers=bool(proxies), forwarded_allow_ips=proxies or None,
+                timeout_worker_healthcheck=30)
 
 
 @app.command()

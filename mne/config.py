@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from functools import lru_cache
 from pathlib import Path
 
@@ -27,6 +28,10 @@ class Settings(BaseSettings):
     demo: bool = False
     # Send the session cookie only over HTTPS (set behind a TLS-terminating proxy).
     secure_cookies: bool = False
+    # Reverse proxies (comma-separated IPs or CIDRs, e.g. "10.0.0.5,172.16.0.0/12") whose
+    # X-Forwarded-For / -Proto `mne serve` believes; empty: none, the direct peer is the client
+    # (the sign-in throttle counts per address, so a header anyone can send must not count).
+    trusted_proxies: str = ""
     session_hours: int = 12
     # IATI: the reporting organisation and the prefix of activity identifiers.
     iati_org_ref: str = "XM-DAC-47066"
@@ -44,6 +49,9 @@ class Settings(BaseSettings):
     # Imports of results (SPEC §6): the largest file accepted, and the most rows it may hold.
     import_max_bytes: int = Field(default=20 * 1024 * 1024, ge=1024)
     import_max_rows: int = Field(default=200_000, ge=1)
+    # The largest request body of any other route (API bodies, form posts): larger ones get 413
+    # before they are read (see `mne.limits`).
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
 
     def signing_secret(self) -> str:
         """The key that signs sessions; refuses a missing or placeholder one outside demo mode."""
@@ -57,6 +65,21 @@ class Settings(BaseSettings):
         if self.secret_key == DEMO_SECRET or len(self.secret_key) < 16:
             raise ConfigError("MNE_SECRET_KEY is a placeholder or too short: use 16+ random characters")
         return self.secret_key
+
+    def trusted_proxy_list(self) -> list[str]:
+        """MNE_TRUSTED_PROXIES as a list; refuses an entry that is not an IP address or network
+        (uvicorn would otherwise compare it as a plain string and silently trust nothing)."""
+        entries = []
+        for entry in (part.strip() for part in self.trusted_proxies.split(",")):
+            if not entry:
+                continue
+            try:  # normalised: uvicorn reads "10.0.0.1/8" (host bits set) as no network at all
+                entries.append(str(ipaddress.ip_network(entry, strict=False)) if "/" in entry
+                               else str(ipaddress.ip_address(entry)))
+            except ValueError:
+                raise ConfigError(f"MNE_TRUSTED_PROXIES: {entry[:60]!r} is not an IP address or network "
+                                  "(write e.g. 10.0.0.5 or 10.0.0.0/8, comma-separated)") from None
+        return entries
 
 
 @lru_cache

@@ -16,8 +16,14 @@ from mne.users import security
 from mne.users.models import LoginAttempt, User, UserSession
 
 COOKIE_NAME = "mne_session"
-MAX_FAILURES = 5
 FAILURE_WINDOW = timedelta(minutes=15)
+# Failed sign-ins counted within FAILURE_WINDOW before further sign-ins are refused (429).
+# Per account: strict, it is what stops guessing one password.
+MAX_FAILURES = 5
+# Per client address: much higher, since a whole office behind one NAT address shares it (and
+# one user's typos must not lock out colleagues); it still caps spraying many accounts from
+# one address. The address is the direct peer unless it is a trusted proxy (MNE_TRUSTED_PROXIES).
+MAX_FAILURES_PER_ADDRESS = 100
 
 
 def start(session: Session, user: User, hours: int) -> tuple[str, UserSession]:
@@ -58,17 +64,19 @@ def end_all_for(session: Session, user_id: int) -> None:
 def seconds_blocked(session: Session, email: str, ip: str) -> int:
     """0 when a sign-in may be tried; else how long until the oldest counted failure expires."""
     since = utcnow() - FAILURE_WINDOW
-    for clause in (LoginAttempt.email == email, LoginAttempt.ip == ip):
+    for clause, limit in ((LoginAttempt.email == email, MAX_FAILURES),
+                          (LoginAttempt.ip == ip, MAX_FAILURES_PER_ADDRESS)):
         count, oldest = session.exec(
             select(func.count(), func.min(LoginAttempt.at)).where(clause, LoginAttempt.at > since)
         ).one()
-        if count >= MAX_FAILURES:
+        if count >= limit:
             return max(1, int((oldest + FAILURE_WINDOW - utcnow()).total_seconds()) + 1)
     return 0
 
 
 def record_failure(session: Session, email: str, ip: str) -> None:
-    session.add(LoginAttempt(email=email, ip=ip))
+    # Cut to the columns' widths: no account has a longer email, and PostgreSQL would refuse it.
+    session.add(LoginAttempt(email=email[:254], ip=ip[:64]))
 
 
 def clear_failures(session: Session, email: str) -> None:
