@@ -54,7 +54,7 @@ TARGET_INPUTS = (("baseline", "baseline"), ("target", "target"), ("opening_actua
 ROW_ERROR = re.compile(r"^(target\.[A-Z]{3}\.(baseline|target|opening_actual)|pt\.[A-Z]{3}\.\w+)$")
 
 
-def _context(session: Session, project: Project) -> dict:
+def _context(session: Session, principal: Principal, project: Project) -> dict:
     read = projects.read(session, project)
     names = {c.iso3: c for c in reference.countries(session)}
     periods = reference.periods(session)
@@ -68,7 +68,21 @@ def _context(session: Session, project: Project) -> dict:
         "priorities": [p for p in reference.priorities(session) if p.code in read.priorities],
         "standard_indicators": reference.standard_indicators(session),
         "kosovo_note": KOSOVO in read.countries,
+        "lead": scope.can_edit_project(session, principal, project),
+        "my_countries": principal.countries if principal.role == "country_officer" else frozenset(),
     }
+
+
+def _others_note(mine: list[str], others: list[str], lead: bool) -> str:
+    """What the form shows but this officer cannot change, in words."""
+    theirs = ", ".join(others)
+    if lead:
+        return (f"The baselines and targets of {theirs} are changed by the officers of "
+                f"{'that country' if len(others) == 1 else 'those countries'}; here you can add lines, "
+                "and remove a line without results by clearing its row.")
+    return (f"You can change the baselines and targets of your countries' lines ({', '.join(mine)}); the "
+            "definition is changed by the officers of the project's lead country, and the lines of "
+            f"{theirs} by theirs.")
 
 
 def _blank(ctx: dict) -> dict:
@@ -155,11 +169,27 @@ def _form_page(request: Request, session: Session, ctx: dict, *, form: dict, err
               else path_for(request, "indicator_new", code=ctx["project"].code))
     approved = service.approved_periods(session, indicator.id) if indicator else []
     locked = sentence(f"locked: {service.lock_reason(approved)}") if approved else ""
-    if locked:  # a locked field shows what is stored, whatever was posted
-        stored = _from_indicator(service.read(session, indicator))
-        form = {**form, **{k: stored[k] for k in service.LOCKED_FIELDS}}
+    # What this officer may change (service._ensure_can_change): the definition and which lines
+    # there are if the project is led by its country (so every row stays open to it: a row is
+    # added or cleared there, and the service refuses a changed number of another country);
+    # otherwise only the lines of its countries.
+    lead = ctx["lead"]
+    stored_read = service.read(session, indicator) if indicator else None
+    existing = {t.country for t in stored_read.targets} if stored_read else set()
+    own = {c.iso3 for c in ctx["countries"] if lead or c.iso3 in ctx["my_countries"]}
+    others = existing - set(ctx["my_countries"])
+    fixed = [k for k in service.DEFINITION_FIELDS if not lead] or (list(service.LOCKED_FIELDS) if locked else [])
+    if stored_read is not None:  # a field the caller cannot change shows what is stored, whatever was posted
+        stored = _from_indicator(stored_read)
+        form = {**form, **{k: stored[k] for k in fixed},
+                "targets": {**form["targets"], **{c: row for c, row in stored["targets"].items() if c not in own}},
+                "period_targets": {**{k: v for k, v in form["period_targets"].items() if k.split(".")[0] in own},
+                                   **{k: v for k, v in stored["period_targets"].items() if k.split(".")[0] not in own}}}
     return render(request, "projects/indicator_form.html", {
         **ctx, "form": form, "errors": errors, "indicator": indicator, "action": action, "locked": locked,
+        "fixed": fixed, "own_rows": own, "lead": lead,
+        "others_note": _others_note(sorted(set(ctx["my_countries"]) & existing), sorted(others), lead)
+        if others else "",
         "show_period_targets": bool(form["period_targets"]) or any(k.startswith("pt.") for k in errors),
         "show_opening": ctx["opening_applies"] or any(row.get("opening_actual") for row in form["targets"].values())
         or any(k.endswith(".opening_actual") for k in errors),
@@ -168,7 +198,7 @@ def _form_page(request: Request, session: Session, ctx: dict, *, form: dict, err
 
 def _save(request: Request, session: Session, principal: Principal, form, project: Project,
           indicator: Indicator | None):
-    ctx = _context(session, project)
+    ctx = _context(session, principal, project)
     raw = _from_post(form, ctx)
     data, target_rows, period_rows = _schema_data(raw, create=indicator is None)
     model = IndicatorUpdate if indicator else IndicatorCreate
@@ -183,6 +213,10 @@ def _save(request: Request, session: Session, principal: Principal, form, projec
     except Invalid as exc:
         session.rollback()
         errors = _errors(exc, None, target_rows, period_rows)
+    except Forbidden as exc:  # a line of another country, or the definition of a project led elsewhere
+        session.rollback()
+        errors = {**_errors(exc, None, target_rows, period_rows), "": f"Nothing has been saved: {sentence(exc.message)}"}
+        return _form_page(request, session, ctx, form=raw, errors=errors, indicator=indicator, status_code=403)
     except Conflict as exc:  # the definitions lock: a result has been approved
         session.rollback()
         errors = {**_errors(exc, None, target_rows, period_rows),
@@ -199,7 +233,7 @@ def _save(request: Request, session: Session, principal: Principal, form, projec
 @router.get("/projects/{code}/indicators/new", name="indicator_new")
 def new_indicator_page(request: Request, code: str, session: SessionDep, principal: EditorUser):
     project = editable_project(session, principal, code)
-    ctx = _context(session, project)
+    ctx = _context(session, principal, project)
     return _form_page(request, session, ctx, form=_blank(ctx), errors={})
 
 
@@ -210,15 +244,16 @@ def create_indicator(request: Request, code: str, session: SessionDep, principal
 
 def _editable_indicator(session: Session, principal: Principal, indicator_id: str) -> tuple[Indicator, Project]:
     indicator, project = service.get(session, principal, parse_id(indicator_id, "indicator"))
-    if not scope.can_edit_project(session, principal, project):
-        raise Forbidden("only an officer of the project's lead country can edit its indicators")
+    if not service.can_edit(session, principal, project, service.read(session, indicator)):
+        raise Forbidden("only an officer of the project's lead country, or of a country of one of the "
+                        "indicator's lines, can edit this indicator")
     return indicator, project
 
 
 @router.get("/indicators/{indicator_id}/edit", name="indicator_edit")
 def edit_indicator_page(request: Request, indicator_id: str, session: SessionDep, principal: EditorUser):
     indicator, project = _editable_indicator(session, principal, indicator_id)
-    ctx = _context(session, project)
+    ctx = _context(session, principal, project)
     return _form_page(request, session, ctx, form=_from_indicator(service.read(session, indicator)), errors={},
                       indicator=indicator)
 

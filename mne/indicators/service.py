@@ -10,7 +10,7 @@ from sqlmodel import Session, delete, select
 from mne.audit import service as audit
 from mne.auth import scope
 from mne.auth.principal import Principal
-from mne.base import Aggregation, Direction, Measure, ResultStatus, utcnow
+from mne.base import Aggregation, Direction, Measure, ResultStatus, Role, utcnow
 from mne.errors import Forbidden, Invalid, Locked, NotFound
 from mne.indicators.models import Indicator, IndicatorTarget, PeriodTarget
 from mne.indicators.schemas import IndicatorCreate, IndicatorRead, IndicatorUpdate, LineTarget, PeriodTargetIn
@@ -233,6 +233,89 @@ def _ensure_can_edit(session: Session, principal: Principal, project: Project) -
         raise Forbidden("only an officer of the project's lead country can define its indicators")
 
 
+# Who changes what of an indicator (issue 13): its definition and which countries it covers belong
+# to the officers of the project's lead country (they add a line with its first targets, and remove
+# one that has no results: `validate` refuses the others); an existing line's baseline, target,
+# opening actual and period targets belong to the officers of the line's country, who report
+# against it. So the lead country's officer cannot move another country's target, and a partner
+# country's officer can keep its own line right without touching the definition. Reviewers and
+# admins define nothing (SPEC §1): they approve, return and reopen.
+DEFINITION_FIELDS = ("code", "statement", "level", "priority", *LOCKED_FIELDS)
+
+
+def own_lines(principal: Principal, indicator: IndicatorRead) -> list[str]:
+    """The countries of the indicator's lines whose targets the caller may change."""
+    if principal.role != Role.country_officer:
+        return []
+    return sorted(t.country for t in indicator.targets if t.country in principal.countries)
+
+
+def can_edit(session: Session, principal: Principal, project: Project, indicator: IndicatorRead) -> bool:
+    """Whether the caller may change anything of the indicator: its definition, or a line's targets."""
+    return scope.can_edit_project(session, principal, project) or bool(own_lines(principal, indicator))
+
+
+def _line_changes(before: IndicatorRead, data: dict) -> dict[str, str]:
+    """The countries whose line ``data`` adds, removes or changes (its values or period targets)."""
+    def lines(targets):
+        return {t.country: (t.baseline, t.target, t.opening_actual) for t in targets}
+
+    def milestones(period_targets, country):
+        return {t.period: (t.target,) for t in period_targets if t.country == country}
+
+    old, new = lines(before.targets), lines(data["targets"])
+    changes: dict[str, str] = {}
+    countries = set(old) | set(new) | {t.country for t in before.period_targets} | {
+        t.country for t in data["period_targets"]}
+    for country in sorted(countries):
+        if country not in old and country in new:
+            changes[country] = "added"
+        elif country in old and country not in new:
+            changes[country] = "removed"
+        elif not (_same({0: old.get(country, ())}, {0: new.get(country, ())})
+                  and _same(milestones(before.period_targets, country), milestones(data["period_targets"], country))):
+            changes[country] = "changed"
+    return changes
+
+
+def _ensure_can_change(session: Session, principal: Principal, project: Project, before: IndicatorRead,
+                       data: dict) -> None:
+    """403 naming the field and country when the caller changes what is not theirs (see above)."""
+    lead = scope.can_edit_project(session, principal, project)
+    if not lead and not own_lines(principal, before):
+        raise Forbidden("only an officer of the project's lead country, or of a country of one of the "
+                        "indicator's lines, can edit this indicator")
+    problems = []
+    if not lead:
+        was = before.model_dump()
+        for field in DEFINITION_FIELDS:
+            if str(data[field] or "") != str(was[field] or ""):
+                problems.append({"field": field, "message": "only an officer of the project's lead country "
+                                                           "can change the indicator's definition"})
+    for country, change in _line_changes(before, data).items():
+        if country in principal.countries or (change != "changed" and lead):
+            continue
+        rows = [i for i, t in enumerate(data["targets"]) if t.country == country]
+        periods = [i for i, t in enumerate(data["period_targets"]) if t.country == country]
+        if change == "removed":
+            field = "targets"
+        elif change == "added" or _line_values_differ(before, data, country):
+            field = f"targets.{rows[0]}.country"
+        else:  # only its period targets differ
+            field = f"period_targets.{periods[0]}.country" if periods else "period_targets"
+        problems.append({"field": field, "message": f"{country}'s line can only be {change} by an officer of "
+                                                    f"{country}: it is outside your countries"})
+    if problems:
+        raise Forbidden("; ".join(f"{p['field']}: {p['message']}" for p in problems), details=problems)
+
+
+def _line_values_differ(before: IndicatorRead, data: dict, country: str) -> bool:
+    def row(targets):
+        return {0: next(((t.baseline, t.target, t.opening_actual) for t in targets if t.country == country), ())}
+
+    return not _same(row(before.targets), row(data["targets"]))
+
+
 def _raise(problems: list[dict]) -> None:
     if problems:
         raise Invalid("; ".join(f"{p['field']}: {p['message']}" for p in problems), details=problems)
@@ -273,8 +356,8 @@ def create(session: Session, principal: Principal, project: Project, body: Indic
 def update(session: Session, principal: Principal, indicator: Indicator, project: Project,
            body: IndicatorUpdate) -> IndicatorRead:
     """Change what is given. Once a result is approved the definition is locked (409) and a change
-    of baselines or targets needs a `reason`, which the audit event keeps."""
-    _ensure_can_edit(session, principal, project)
+    of baselines or targets needs a `reason`, which the audit event keeps. Who may change what:
+    `_ensure_can_change`."""
     before = read(session, indicator)
     changes = body.model_dump(exclude_unset=True)
     reason = (changes.pop("reason", None) or "").strip()
@@ -288,6 +371,7 @@ def update(session: Session, principal: Principal, indicator: Indicator, project
     data = {**before.model_dump(), "targets": before.targets, "period_targets": before.period_targets, **changes}
     if "measure" in changes and changes["measure"] == Measure.percentage and "aggregation" not in changes:
         data["aggregation"] = Aggregation.latest
+    _ensure_can_change(session, principal, project, before, data)
     problems = _check_lock(session, before, data, reason)
     _raise(validate(session, project, data, indicator_id=indicator.id) + problems)
     indicator.code = data["code"]

@@ -258,6 +258,8 @@ def project_page(request: Request, code: str, session: SessionDep, principal: Cu
         **choices, "project": read,
         "indicators": indicators.list_for_project(session, principal, project),
         "can_edit": scope.can_edit_project(session, principal, project),
+        # An officer edits its countries' lines of any indicator (mne.indicators.service.own_lines).
+        "my_countries": principal.countries if principal.role == "country_officer" else frozenset(),
         "donor_total": sum(d.amount_usd or 0 for d in read.donors),
         "kosovo_note": KOSOVO in read.countries,
         "statuses": STATUS_LABELS,
