@@ -1,0 +1,545 @@
+"""`mne backup FILE` and `mne restore FILE`: the whole database in one file, and back.
+
+The file is the database's own format, so the database's own tools can read it too:
+
+- SQLite: a SQLite database file, copied with SQLite's online backup API. The copy is made in
+  one step inside one read transaction, so it is consistent while the server keeps writing (in
+  WAL mode readers never block writers, and the copy never restarts).
+- PostgreSQL: a `pg_dump -Fc` archive, taken in a snapshot exported from our own transaction,
+  so the row counts printed are those of the archive. A restore replays it with `pg_restore`
+  piped into `psql --single-transaction` after dropping what the schema held, in that same
+  transaction: a restore that fails leaves the database as it was.
+
+What a file is comes from its first bytes ("SQLite format 3\\0" or "PGDMP"); a SQLite backup is
+never fed to PostgreSQL or the reverse.
+
+Extending the backup (issue 14 adds the evidence files under MNE_FILES_DIR): make the file an
+archive (e.g. tar) holding the database part as it is written here plus a `files/` folder;
+`kind_of` learns the archive's magic, and `backup`/`restore` call `_ENGINES[...]` `dump`/`load`
+on the member's path. Everything below already works on paths, not on open streams.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import re
+import shutil
+import sqlite3
+import subprocess
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy import create_engine, inspect, text
+from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.pool import NullPool
+
+from mne.db import engine_for, normalise_url
+from mne.errors import DomainError
+
+SQLITE = "sqlite"
+POSTGRESQL = "postgresql"
+MAGIC = {SQLITE: b"SQLite format 3\x00", POSTGRESQL: b"PGDMP"}
+KIND_NAMES = {SQLITE: "SQLite", POSTGRESQL: "PostgreSQL"}
+VERSION_TABLE = "alembic_version"
+
+# Where PostgreSQL's client tools are looked for after PATH (Debian and Ubuntu install every
+# major version side by side there).
+PG_BIN_GLOBS = ["/usr/lib/postgresql/*/bin"]
+# How long a restore waits for the app's locks on the tables it replaces before giving up.
+PG_LOCK_TIMEOUT = "30s"
+
+Progress = Callable[[str, int, int | None], None]  # (what, done, total or None)
+
+
+class BackupError(DomainError):
+    """A backup or restore that cannot be done; the message says why and what to do."""
+
+    code = "backup"
+
+
+@dataclass
+class Report:
+    kind: str
+    path: str
+    size: int = 0
+    rows: dict[str, int] = field(default_factory=dict)
+    revision: str | None = None
+    seconds: float = 0.0
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def tables(self) -> int:
+        return len(self.rows)
+
+    @property
+    def total_rows(self) -> int:
+        return sum(self.rows.values())
+
+
+def _nothing(what: str, done: int, total: int | None) -> None:
+    pass
+
+
+# --- the file ------------------------------------------------------------------------------
+
+def kind_of(path: str | Path) -> str:
+    """SQLITE or POSTGRESQL, from the file's first bytes; BackupError for anything else."""
+    path = Path(path)
+    if not path.exists():
+        raise BackupError(f"no file {path}")
+    if path.is_dir():
+        raise BackupError(f"{path} is a directory, not a backup file")
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(len(MAGIC[SQLITE]))
+    except OSError as exc:
+        raise BackupError(f"cannot read {path}: {exc.strerror}") from exc
+    for kind, magic in MAGIC.items():
+        if head.startswith(magic):
+            return kind
+    raise BackupError(f"{path} is not an mne backup: it is neither a SQLite database nor a pg_dump archive "
+                      "(files made by `mne backup` are one of these)")
+
+
+def database_kind(url: str) -> str:
+    return POSTGRESQL if make_url(normalise_url(url)).get_backend_name() == "postgresql" else SQLITE
+
+
+@contextmanager
+def _partial(target: Path) -> Iterator[Path]:
+    """A new private file beside TARGET that becomes TARGET only when complete: a failed backup
+    never leaves a file that looks like one. mkstemp makes it readable by its owner only (the
+    database holds password hashes)."""
+    if target.is_dir():
+        raise BackupError(f"{target} is a directory: give a file name for the backup")
+    folder = target.parent
+    if not folder.is_dir():
+        raise BackupError(f"cannot write {target}: the folder {folder} does not exist")
+    try:
+        handle, name = tempfile.mkstemp(dir=folder, prefix=f".{target.name}.", suffix=".part")
+    except OSError as exc:
+        raise BackupError(f"cannot write in {folder}: {exc.strerror}") from exc
+    os.close(handle)
+    partial = Path(name)
+    try:
+        yield partial
+        os.replace(partial, target)
+    finally:
+        partial.unlink(missing_ok=True)
+
+
+# --- what the database holds -----------------------------------------------------------------
+
+def _table_names(conn: Connection) -> list[str]:
+    """The tables of the schema that the backup covers: every mne table and alembic_version."""
+    from mne.models import metadata
+
+    present = set(inspect(conn).get_table_names())
+    wanted = [t.name for t in metadata.sorted_tables] + [VERSION_TABLE]
+    return [name for name in wanted if name in present]
+
+
+def _count_rows(conn: Connection) -> dict[str, int]:
+    quote = conn.dialect.identifier_preparer.quote
+    return {name: conn.execute(text(f"SELECT count(*) FROM {quote(name)}")).scalar_one()
+            for name in _table_names(conn)}
+
+
+def _revision(conn: Connection) -> str | None:
+    if VERSION_TABLE not in inspect(conn).get_table_names():
+        return None
+    return conn.execute(text(f"SELECT version_num FROM {VERSION_TABLE}")).scalar()
+
+
+def _holds_data(conn: Connection) -> list[str]:
+    """The tables holding what people entered: anything beyond the reference data of
+    `mne seed reference` (and its own audit events, which have no actor). A database that
+    `mne db upgrade && mne seed reference` just made (as the Docker image does at every start)
+    is therefore empty, and a restore into it needs no --force."""
+    from mne.reference.seed import TABLES as REFERENCE
+
+    reference = {t.model.__tablename__ for t in REFERENCE} | {VERSION_TABLE}
+    quote = conn.dialect.identifier_preparer.quote
+    found = []
+    for name in _table_names(conn):
+        if name in reference:
+            continue
+        where = " WHERE actor_id IS NOT NULL" if name == "audit_event" else ""
+        if conn.execute(text(f"SELECT 1 FROM {quote(name)}{where} LIMIT 1")).first():
+            found.append(name)
+    return found
+
+
+def _refuse_over_data(url: str, force: bool) -> None:
+    if force:
+        return
+    with engine_for(url).connect() as conn:
+        tables = _holds_data(conn)
+    if tables:
+        shown = ", ".join(tables[:6]) + (", …" if len(tables) > 6 else "")
+        raise BackupError(f"the database at {_safe(url)} is not empty (it holds rows in {shown}); "
+                          "restoring replaces everything in it: add --force to do so")
+
+
+def _safe(url: str) -> str:
+    return make_url(normalise_url(url)).render_as_string(hide_password=True)
+
+
+def _revision_notes(revision: str | None) -> list[str]:
+    """What to do when the restored schema is not this version's newest. The restore does not
+    upgrade by itself: it gives back exactly what was saved (the backup may be the way back
+    from a failed upgrade), and an upgrade is a step of its own, taken with a backup in hand."""
+    from alembic.script import ScriptDirectory
+
+    from mne.migrate import alembic_config
+
+    scripts = ScriptDirectory.from_config(alembic_config())
+    head = scripts.get_current_head()
+    if revision == head:
+        return []
+    known = {script.revision for script in scripts.walk_revisions()}
+    if revision in known:
+        return [(f"the backup's schema is at revision {revision}, older than this version's {head}: "
+                 "run `mne db upgrade` before serving")]
+    return [(f"the backup's schema is at revision {revision}, which this version of mne does not know "
+             f"(its newest is {head}): serve it with the release that made the backup")]
+
+
+# --- SQLite --------------------------------------------------------------------------------
+
+def _sqlite_path(url: str) -> Path:
+    database = make_url(normalise_url(url)).database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        raise BackupError(f"{url!r} is not a SQLite database file")
+    return Path(database)
+
+
+def _open_sqlite(path: Path, *, read_only: bool) -> sqlite3.Connection:
+    uri = path.resolve().as_uri() + ("?mode=ro" if read_only else "")
+    conn = sqlite3.connect(uri, uri=True, timeout=30, isolation_level=None)
+    return conn
+
+
+def _sqlite_check(conn: sqlite3.Connection, path: Path, *, thorough: bool) -> None:
+    """Refuse a SQLite file that is not mne's, and (THOROUGH) a damaged one, e.g. a backup cut
+    short while being copied."""
+    try:
+        # SQLite before 3.42 reports "NULL value in T.C" for every NOT NULL column of a
+        # WITHOUT ROWID table (the summary tables) where there is none: not damage.
+        problems = [row[0] for row in conn.execute("PRAGMA quick_check")
+                    if not row[0].startswith("NULL value in ")] if thorough else []
+        has_version = conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?",
+                                   (VERSION_TABLE,)).fetchone()
+    except sqlite3.DatabaseError as exc:
+        raise BackupError(f"{path} is damaged: {exc}") from exc
+    if problems and problems != ["ok"]:
+        raise BackupError(f"{path} is damaged: {problems[0]}")
+    if not has_version:
+        raise BackupError(f"{path} is a SQLite database but not one of mne (it has no {VERSION_TABLE} table)")
+
+
+def _sqlite_dump(url: str, target: Path, progress: Progress) -> None:
+    source_path = _sqlite_path(url)
+    if not source_path.is_file():
+        raise BackupError(f"there is no SQLite database at {source_path} (check MNE_DATABASE_URL)")
+    source = _open_sqlite(source_path, read_only=False)
+    copy = sqlite3.connect(target, isolation_level=None)
+    try:
+        _sqlite_check(source, source_path, thorough=False)
+        progress("copying the database", 0, 1)
+        # pages=-1: all pages in one step, in one read transaction. In steps, each write by
+        # another connection would make SQLite start the copy again, perhaps forever.
+        source.backup(copy, pages=-1)
+        # A single file that needs no -wal beside it, whatever mode the source was in.
+        copy.execute("PRAGMA journal_mode=DELETE")
+        progress("copying the database", 1, 1)
+    except sqlite3.Error as exc:
+        raise BackupError(f"cannot back up {source_path}: {exc}") from exc
+    finally:
+        copy.close()
+        source.close()
+
+
+def _sqlite_load(url: str, source: Path, force: bool, progress: Progress) -> None:
+    target_path = _sqlite_path(url)
+    backup = _open_sqlite(source, read_only=True)
+    try:
+        _sqlite_check(backup, source, thorough=True)
+        if target_path.exists():
+            _refuse_over_data(url, force)
+        elif not target_path.parent.is_dir():
+            raise BackupError(f"cannot restore into {target_path}: the folder {target_path.parent} does not exist")
+        target = sqlite3.connect(target_path, timeout=30, isolation_level=None)
+        try:
+            progress("restoring the database", 0, 1)
+            # The backup API replaces every page of the target under its write lock; the
+            # server's connections see the restored database at their next transaction.
+            backup.backup(target, pages=-1)
+            target.execute("PRAGMA journal_mode=WAL")  # as mne.db runs it
+            progress("restoring the database", 1, 1)
+        finally:
+            target.close()
+    except sqlite3.Error as exc:
+        raise BackupError(f"cannot restore {source} into {target_path}: {exc}") from exc
+    finally:
+        backup.close()
+
+
+# --- PostgreSQL ----------------------------------------------------------------------------
+
+def libpq(url: str) -> tuple[str, dict[str, str]]:
+    """The libpq connection string and environment of a SQLAlchemy URL. The password goes in
+    PGPASSWORD, never on a command line (which other users of the machine can read)."""
+    from psycopg.conninfo import make_conninfo
+
+    parsed = make_url(normalise_url(url))
+    params: dict[str, str] = {}
+    for key, value in parsed.query.items():  # sslmode, options, a socket folder as host …
+        params[key] = value if isinstance(value, str) else value[-1]
+    for key, value in (("host", parsed.host), ("port", parsed.port), ("user", parsed.username),
+                       ("dbname", parsed.database)):
+        if value is not None:
+            params[key] = str(value)
+    env = dict(os.environ)
+    if parsed.password is not None:
+        env["PGPASSWORD"] = parsed.password
+    return make_conninfo(**params), env
+
+
+def _tool_major(path: str) -> int | None:
+    try:
+        done = subprocess.run([path, "--version"], capture_output=True, text=True, timeout=30, check=False)
+    except OSError:
+        return None
+    match = re.search(r"\)\s+(\d+)", done.stdout)  # "pg_dump (PostgreSQL) 15.20 (Debian …)"
+    return int(match.group(1)) if match else None
+
+
+def _server_major(url: str) -> int:
+    with engine_for(url).connect() as conn:
+        return int(conn.execute(text("SHOW server_version_num")).scalar_one()) // 10000
+
+
+def find_tool(name: str, at_least: int) -> str:
+    """The client tool NAME of major version AT_LEAST or newer: on PATH, else in the folders of
+    PG_BIN_GLOBS; a clear BackupError when there is none, or only older ones."""
+    candidates = [shutil.which(name)]
+    for pattern in PG_BIN_GLOBS:
+        folders = sorted(glob.glob(pattern), key=lambda f: [int(p) for p in re.findall(r"\d+", f)], reverse=True)
+        candidates += [os.path.join(folder, name) for folder in folders]
+    seen: dict[str, int | None] = {}
+    for path in candidates:
+        if not path or path in seen or not os.access(path, os.X_OK):
+            continue
+        seen[path] = major = _tool_major(path)
+        if major is not None and major >= at_least:
+            return path
+    if not seen:
+        raise BackupError(f"{name} is not installed: install PostgreSQL's client tools, version {at_least} "
+                          f"or newer (e.g. apt-get install postgresql-client-{at_least})")
+    found = ", ".join(f"{path} ({major or 'unknown version'})" for path, major in seen.items())
+    raise BackupError(f"{name} must be of version {at_least} or newer, as the PostgreSQL server is; found "
+                      f"{found}: install postgresql-client-{at_least}")
+
+
+def _tool_message(stderr: str) -> str:
+    """The first error line a client tool wrote."""
+    lines = [line.strip() for line in stderr.splitlines() if line.strip()]
+    errors = [line for line in lines if "error" in line.lower() or "fatal" in line.lower()] or lines
+    # "pg_restore: error: …", "psql:<stdin>:57: ERROR: …": the tool is named by the caller
+    return re.sub(r"^(pg_dump|pg_restore|psql)\S*:\s+", "", errors[0]) if errors else "no message"
+
+
+def _tool_failed(tool: str, stderr: str) -> BackupError:
+    return BackupError(f"{os.path.basename(tool)} failed: {_tool_message(stderr)}")
+
+
+def _pg_dump(url: str, target: Path, progress: Progress) -> dict[str, int]:
+    """Dump in the snapshot of our own transaction and count its rows there."""
+    pg_dump = find_tool("pg_dump", _server_major(url))
+    conninfo, env = libpq(url)
+    engine = engine_for(url)
+    with engine.connect().execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True) as conn:
+        conn.begin()
+        snapshot = conn.execute(text("SELECT pg_export_snapshot()")).scalar_one()
+        rows = _count_rows(conn)
+        if VERSION_TABLE not in rows:
+            raise BackupError(f"the database at {_safe(url)} holds no mne schema: run `mne db upgrade` first, "
+                              "or check MNE_DATABASE_URL")
+        total = len(rows)
+        progress("dumping tables", 0, total)
+        command = [pg_dump, "--format=custom", "--verbose", f"--snapshot={snapshot}", f"--file={target}",
+                   f"--dbname={conninfo}"]
+        done = 0
+        process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                   stderr=subprocess.PIPE, env=env, text=True, errors="replace")
+        messages = []
+        assert process.stderr is not None
+        for line in process.stderr:  # --verbose names each table as it dumps its rows
+            messages.append(line)
+            if "dumping contents of table" in line:
+                done += 1
+                progress("dumping tables", min(done, total), total)
+        if process.wait() != 0:
+            raise _tool_failed(pg_dump, "".join(m for m in messages if "pg_dump: " in m and "dumping" not in m))
+        progress("dumping tables", total, total)
+        conn.rollback()
+    return rows
+
+
+# Drops every object of the schema public (tables with their sequences and indexes, views,
+# free sequences, types, functions), so that after a restore nothing of the old database is
+# left, not even a table that a newer migration had added.
+_EMPTY_PUBLIC = """
+SET lock_timeout = '{timeout}';
+DO $$
+DECLARE item record;
+BEGIN
+  FOR item IN SELECT c.relname, c.relkind FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+              WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f')
+  LOOP
+    EXECUTE format(CASE item.relkind WHEN 'v' THEN 'DROP VIEW IF EXISTS public.%I CASCADE'
+                                     WHEN 'm' THEN 'DROP MATERIALIZED VIEW IF EXISTS public.%I CASCADE'
+                                     WHEN 'S' THEN 'DROP SEQUENCE IF EXISTS public.%I CASCADE'
+                                     WHEN 'f' THEN 'DROP FOREIGN TABLE IF EXISTS public.%I CASCADE'
+                                     ELSE 'DROP TABLE IF EXISTS public.%I CASCADE' END, item.relname);
+  END LOOP;
+  FOR item IN SELECT p.oid::regprocedure AS signature FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+              LEFT JOIN pg_depend d ON d.objid = p.oid AND d.deptype = 'e'
+              WHERE n.nspname = 'public' AND d.objid IS NULL
+  LOOP
+    EXECUTE format('DROP ROUTINE IF EXISTS %s CASCADE', item.signature);
+  END LOOP;
+  FOR item IN SELECT t.typname FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
+              LEFT JOIN pg_depend d ON d.objid = t.oid AND d.deptype = 'e'
+              WHERE n.nspname = 'public' AND t.typtype IN ('e', 'd', 'r', 'm') AND d.objid IS NULL
+  LOOP
+    EXECUTE format('DROP TYPE IF EXISTS public.%I CASCADE', item.typname);
+  END LOOP;
+END $$;
+RESET lock_timeout;
+"""
+
+
+def _pg_archive_tables(pg_restore: str, source: Path) -> int:
+    """Check the archive with `pg_restore --list` (it reads the whole table of contents) and
+    count the tables whose rows it holds."""
+    done = subprocess.run([pg_restore, "--list", str(source)], capture_output=True, text=True, errors="replace",
+                          timeout=600, check=False)
+    if done.returncode != 0:
+        raise BackupError(f"{source} is not a readable pg_dump archive: {_tool_message(done.stderr)}")
+    entries = [line for line in done.stdout.splitlines() if " TABLE DATA " in line]
+    if not any(f" TABLE DATA public {VERSION_TABLE} " in line for line in entries):
+        raise BackupError(f"{source} is a pg_dump archive but not one of mne (it has no {VERSION_TABLE} table)")
+    return len(entries)
+
+
+def _pg_load(url: str, source: Path, force: bool, progress: Progress) -> None:
+    server = _server_major(url)
+    pg_restore = find_tool("pg_restore", server)
+    psql = find_tool("psql", server)
+    total = _pg_archive_tables(pg_restore, source)
+    _refuse_over_data(url, force)
+    conninfo, env = libpq(url)
+    progress("restoring tables", 0, total)
+    # pg_restore writes the SQL script; psql runs it, after the emptying, in one transaction
+    # that we commit only once pg_restore has read the whole archive: psql's own
+    # --single-transaction would commit whatever came before a truncated archive ended.
+    restore = subprocess.Popen([pg_restore, "--no-owner", "--no-privileges", "--file=-", str(source)],
+                               stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    run = subprocess.Popen([psql, "--no-psqlrc", "--quiet", "--set=ON_ERROR_STOP=1", "--file=-",
+                            f"--dbname={conninfo}"],
+                           stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
+    errors: dict[str, bytes] = {}
+
+    def collect(name: str, stream) -> None:  # drained apart, so that neither child blocks on it
+        errors[name] = stream.read()
+
+    readers = [threading.Thread(target=collect, args=("pg_restore", restore.stderr)),
+               threading.Thread(target=collect, args=("psql", run.stderr))]
+    for reader in readers:
+        reader.start()
+    assert restore.stdout is not None and run.stdin is not None
+    done = 0
+    try:
+        run.stdin.write(b"BEGIN;\n" + _EMPTY_PUBLIC.format(timeout=PG_LOCK_TIMEOUT).encode())
+        tail = b""
+        while chunk := restore.stdout.read(1 << 16):
+            run.stdin.write(chunk)
+            done += (tail + chunk).count(b"\nCOPY ") - tail.count(b"\nCOPY ")
+            tail = chunk[-6:]
+            progress("restoring tables", min(done, total), total)
+        restore_code = restore.wait()
+        if restore_code == 0:
+            run.stdin.write(b"\nCOMMIT;\n")
+        run.stdin.close()  # without COMMIT, psql ends and the server rolls everything back
+    except BrokenPipeError:  # psql stopped at an error; its message follows
+        restore.kill()
+    restore_code, run_code = restore.wait(), run.wait()
+    for reader in readers:
+        reader.join()
+    if run_code != 0:
+        message = errors["psql"].decode(errors="replace")
+        if "lock timeout" in message:
+            raise BackupError(f"the database at {_safe(url)} is in use (its tables stayed locked for "
+                              f"{PG_LOCK_TIMEOUT}): stop the app, then restore; nothing was changed")
+        raise BackupError(f"{_tool_failed(psql, message)}; nothing was changed")
+    if restore_code != 0:
+        raise BackupError(f"{_tool_failed(pg_restore, errors['pg_restore'].decode(errors='replace'))}; "
+                          "nothing was changed")
+    progress("restoring tables", total, total)
+
+
+# --- the commands --------------------------------------------------------------------------
+
+def backup(url: str, file: str | Path, progress: Progress = _nothing) -> Report:
+    """Write the database at URL to FILE (replaced when it exists, only once complete)."""
+    started = time.monotonic()
+    url = normalise_url(url)
+    kind = database_kind(url)
+    target = Path(file)
+    with _partial(target) as partial:
+        if kind == SQLITE:
+            _sqlite_dump(url, partial, progress)
+            # A plain engine: mne's own would turn the copy into WAL mode on connecting.
+            copy = create_engine(f"sqlite:///{partial}", poolclass=NullPool)
+            with copy.connect() as conn:
+                rows, revision = _count_rows(conn), _revision(conn)
+            copy.dispose()
+        else:
+            rows = _pg_dump(url, partial, progress)
+            with engine_for(url).connect() as conn:
+                revision = _revision(conn)
+        size = partial.stat().st_size
+    return Report(kind=kind, path=str(target), size=size, rows=rows, revision=revision,
+                  seconds=time.monotonic() - started)
+
+
+def restore(url: str, file: str | Path, force: bool = False, progress: Progress = _nothing) -> Report:
+    """Replace the database at URL by the backup FILE; refuses a database holding data unless
+    FORCE, and a backup of the other kind of database always."""
+    started = time.monotonic()
+    url = normalise_url(url)
+    kind = database_kind(url)
+    source = Path(file)
+    found = kind_of(source)
+    if found != kind:
+        raise BackupError(f"{source} is a backup of a {KIND_NAMES[found]} database and cannot be restored into "
+                          f"{KIND_NAMES[kind]} ({_safe(url)}): restore it into a {KIND_NAMES[found]} database "
+                          "(MNE_DATABASE_URL says which)")
+    if kind == SQLITE:
+        _sqlite_load(url, source, force, progress)
+    else:
+        _pg_load(url, source, force, progress)
+    engine = engine_for(url)
+    engine.dispose()  # connections opened before the restore may cache the old schema
+    with engine.connect() as conn:
+        rows, revision = _count_rows(conn), _revision(conn)
+    return Report(kind=kind, path=str(source), size=source.stat().st_size, rows=rows, revision=revision,
+                  seconds=time.monotonic() - started, notes=_revision_notes(revision))
