@@ -7,6 +7,9 @@ COPY mne ./mne
 COPY migrations ./migrations
 COPY templates ./templates
 COPY seed ./seed
+# pg_dump, pg_restore and psql: `mne backup` and `mne restore` on PostgreSQL.
+RUN apt-get update && apt-get install -y --no-install-recommends postgresql-client \
+    && rm -rf /var/lib/apt/lists/*
 RUN pip install --no-cache-dir -e . && useradd --system --home /app mne
 USER mne
 EXPOSE 8000

@@ -27,6 +27,7 @@ import re
 import shutil
 import sqlite3
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -498,8 +499,21 @@ def _pg_load(url: str, source: Path, force: bool, progress: Progress) -> None:
 
 # --- the commands --------------------------------------------------------------------------
 
+STDIO = "-"  # FILE "-": the backup goes to standard output, or comes from standard input
+
+
 def backup(url: str, file: str | Path, progress: Progress = _nothing) -> Report:
     """Write the database at URL to FILE (replaced when it exists, only once complete)."""
+    if str(file) == STDIO:
+        # Written whole first (pg_dump -Fc needs a file to seek in; a kind is known only then),
+        # in a folder only we can read, then copied out.
+        with tempfile.TemporaryDirectory(prefix="mne-backup-") as folder:
+            report = backup(url, Path(folder) / "backup", progress)
+            with open(report.path, "rb") as written:
+                shutil.copyfileobj(written, sys.stdout.buffer, 1 << 20)
+            sys.stdout.buffer.flush()
+        report.path = "standard output"
+        return report
     started = time.monotonic()
     url = normalise_url(url)
     kind = database_kind(url)
@@ -524,6 +538,19 @@ def backup(url: str, file: str | Path, progress: Progress = _nothing) -> Report:
 def restore(url: str, file: str | Path, force: bool = False, progress: Progress = _nothing) -> Report:
     """Replace the database at URL by the backup FILE; refuses a database holding data unless
     FORCE, and a backup of the other kind of database always."""
+    if str(file) == STDIO:
+        if sys.stdin.isatty():
+            raise BackupError("restore - reads the backup from standard input: pipe it in, or give its file")
+        with tempfile.TemporaryDirectory(prefix="mne-restore-") as folder:
+            copy = Path(folder) / "backup"
+            with copy.open("wb") as received:
+                shutil.copyfileobj(sys.stdin.buffer, received, 1 << 20)
+            try:
+                report = restore(url, copy, force, progress)
+            except BackupError as exc:
+                raise BackupError(exc.message.replace(str(copy), "standard input")) from exc
+        report.path = "standard input"
+        return report
     started = time.monotonic()
     url = normalise_url(url)
     kind = database_kind(url)

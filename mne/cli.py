@@ -384,7 +384,8 @@ def _megabytes(size: int) -> str:
 @app.command("backup")
 @handled
 def backup_command(
-    file: Annotated[str, typer.Argument(help="The file to write (replaced once the new backup is complete).")],
+    file: Annotated[str, typer.Argument(help="The file to write (replaced once the new backup is complete); "
+                                             "- for standard output.")],
 ) -> None:
     """Back up the whole database into FILE, consistently while the app runs: SQLite's online
     backup (the file is a SQLite database) or pg_dump's custom format (PostgreSQL)."""
@@ -394,13 +395,15 @@ def backup_command(
     with bar:
         report = backup.backup(get_settings().database_url, file, progress=progress)
     typer.echo(f"backed up {_safe_url()} to {report.path}: {_megabytes(report.size)}, {report.tables} tables, "
-               f"{report.total_rows:,} rows, schema revision {report.revision}, in {report.seconds:.1f} s")
+               f"{report.total_rows:,} rows, schema revision {report.revision}, in {report.seconds:.1f} s",
+               err=file == backup.STDIO)
 
 
 @app.command("restore")
 @handled
 def restore_command(
-    file: Annotated[str, typer.Argument(help="A file written by `mne backup` from the same kind of database.")],
+    file: Annotated[str, typer.Argument(help="A file written by `mne backup` from the same kind of database; "
+                                             "- for standard input.")],
     force: Annotated[bool, typer.Option("--force", help="Replace a database that holds data.")] = False,
 ) -> None:
     """Replace the database by the backup FILE. Refuses a database that holds data (anything

@@ -9,6 +9,7 @@ would); the tests restore that file into databases of their own.
 from __future__ import annotations
 
 import sqlite3
+import subprocess
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -291,3 +292,18 @@ def test_a_sqlite_backup_taken_while_the_app_writes_is_consistent(tmp_path):
         stop.set()
         writer.join()
     assert counts == sorted(counts) and len(committed) > counts[0]  # the writer went on meanwhile
+
+
+def test_backup_to_standard_output_and_restore_from_standard_input(tmp_path):
+    """For containers: `docker compose exec -T app mne backup - > file` and back."""
+    url = fresh_database(f"sqlite:///{tmp_path / 'piped.db'}")
+    file = tmp_path / "piped.backup"
+    with file.open("wb") as out:
+        done = mne(["backup", "-"], url, stdout=out, stderr=subprocess.PIPE)
+    assert done.returncode == 0 and "to standard output: " in done.stderr.decode(), done.stderr
+    assert file.read_bytes()[:16] == b"SQLite format 3\x00"
+    target = f"sqlite:///{tmp_path / 'from-stdin.db'}"
+    with file.open("rb") as piped:
+        done = mne(["restore", "-"], target, stdin=piped)
+    assert done.returncode == 0 and "restored standard input into " in done.stdout.decode(), done.stderr
+    assert _rows(target) == _rows(url)
