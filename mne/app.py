@@ -21,7 +21,7 @@ from mne import __version__, home
 from mne.audit import pages as audit_pages
 from mne.auth import pages as auth_pages
 from mne.config import Settings, get_settings
-from mne.db import engine_for
+from mne.db import database_unreachable, engine_for
 from mne.deps import Anyone, Public
 from mne.errors import DomainError, Unauthorized, Unavailable, envelope
 from mne.exports import pages as export_pages
@@ -30,6 +30,7 @@ from mne.imports import pages as import_pages
 from mne.imports import routes as import_routes
 from mne.help import pages as help_pages
 from mne.indicators import pages as indicator_pages
+from mne.limits import BodySizeLimit, mebibytes
 from mne.indicators import routes as indicator_routes
 from mne.progress import pages as progress_pages
 from mne.progress import routes as progress_routes
@@ -39,6 +40,7 @@ from mne.reference import pages as reference_pages
 from mne.reference import routes as reference_routes
 from mne.results import pages as result_pages
 from mne.results import routes as result_routes
+from mne.text import clip
 from mne.users import pages as user_pages
 from mne.web import path_for, render, templates
 
@@ -87,6 +89,8 @@ SECURITY_HEADERS = {
 
 
 IMPORT_API = frozenset({"/imports/results"})
+# Where a results file is uploaded (the API, the import page): the larger MNE_IMPORT_MAX_BYTES.
+IMPORT_UPLOADS = frozenset({"/imports/results", "/imports"})
 
 
 def _wants_json(request: Request) -> bool:
@@ -115,6 +119,40 @@ def _field_name(loc: tuple) -> str:
     return ".".join(parts) or ".".join(str(p) for p in loc)
 
 
+# FastAPI's detail when reading a body fails with anything but a JSON syntax error.
+UNPARSABLE_BODY = "There was an error parsing the body"
+
+# What a validation error may echo: a field's name and message are clipped, and at most this many
+# problems are listed (a body may hold thousands of unknown keys).
+MAX_DETAILS = 20
+
+# What a value the database refused means, by SQLSTATE class 22 code (PostgreSQL). The driver's
+# own text is never shown: it may quote the value, the statement or its parameters.
+DATA_ERRORS = {
+    "22001": "a text is longer than its field allows",
+    "22003": "a number is out of range",
+    "22007": "a date or time is not valid",
+    "22008": "a date or time is out of range",
+    "22021": "a text holds a character the database cannot store (such as NUL)",
+    "22P05": "a text holds a character the database cannot store (such as NUL)",
+}
+
+
+def _validation_details(errors: list[dict]) -> list[dict]:
+    details = []
+    for e in errors:
+        loc = tuple(e.get("loc", ()))
+        if e.get("type") == "json_invalid":  # FastAPI's JSON parser: the location is a character position
+            reason = (e.get("ctx") or {}).get("error", "invalid")
+            field, message = "body", f"not valid JSON: {reason} (at character {loc[-1] if loc else 0})"
+        else:
+            field, message = _field_name(loc), e.get("msg", "invalid")
+        details.append({"field": clip(field, 100), "message": clip(message)})
+    if len(details) > MAX_DETAILS:
+        details = details[:MAX_DETAILS] + [{"field": "", "message": f"and {len(details) - MAX_DETAILS} more problems"}]
+    return details
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def domain_error(request: Request, exc: DomainError):
@@ -125,23 +163,30 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError):
-        details = [
-            {"field": _field_name(tuple(e.get("loc", ()))), "message": e.get("msg", "invalid")}
-            for e in exc.errors()
-        ]
-        message = "; ".join(f"{d['field']}: {d['message']}" for d in details) or "invalid request"
+        # Only pydantic's message, clipped, never the `input`: inputs are not echoed back whole.
+        details = _validation_details(exc.errors())
+        message = "; ".join(f"{d['field']}: {d['message']}" if d["field"] else d["message"]
+                            for d in details) or "invalid request"
         return _error_response(request, 422, "invalid", message, details)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException):
+        if exc.status_code == 400 and exc.detail == UNPARSABLE_BODY:
+            # FastAPI's answer when the JSON parser fails other than on syntax: bytes that are not
+            # UTF-8, or nesting deeper than Python's recursion limit. Bad input, like a syntax error.
+            return _error_response(request, 422, "invalid", "body: not valid JSON (not UTF-8, or nested too deeply)",
+                                   [{"field": "body", "message": "not valid JSON (not UTF-8, or nested too deeply)"}])
         codes = {404: "not_found", 405: "method_not_allowed", 401: "unauthorized", 403: "forbidden"}
         return _error_response(request, exc.status_code, codes.get(exc.status_code, "http_error"),
                                str(exc.detail), None, getattr(exc, "headers", None))
 
     @app.exception_handler(DataError)
     async def data_error(request: Request, exc: DataError):
-        # Input the database refuses (a NUL character, an out-of-range number) is bad input.
-        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else "invalid value"
+        # Input the database refuses (a NUL character, an out-of-range number) is bad input. The
+        # schemas refuse such values first; this is the last guard. Logged for the operator only.
+        log.warning("database refused a value on %s %s: %s", request.method, request.url.path,
+                    clip(str(exc.orig).strip().splitlines()[0] if exc.orig else type(exc).__name__))
+        reason = DATA_ERRORS.get(getattr(exc.orig, "sqlstate", None) or "", "a value is not valid")
         return _error_response(request, 422, "invalid", f"the database refused a value: {reason}")
 
     @app.exception_handler(IntegrityError)
@@ -150,12 +195,15 @@ def install_error_handlers(app: FastAPI) -> None:
         return _error_response(request, 409, "conflict", "this conflicts with data saved at the same moment; reload and try again")
 
     async def database_unavailable(request: Request, exc: OperationalError | PoolTimeout):
-        # The database is unreachable, or a wait ran out (no pooled connection, SQLite's write
-        # lock, a lock or deadlock on PostgreSQL): nothing was written; trying again is the remedy.
+        # The database is unreachable (a connection refused or lost: wherever it happens, at the
+        # session's start, in a dependency, on a page), or a wait ran out (no pooled connection,
+        # SQLite's write lock, a lock or deadlock on PostgreSQL): the transaction did not commit;
+        # trying again is the remedy. The driver's text (hosts, ports, files) is only logged.
         reason = str(exc.orig).strip().splitlines()[0] if getattr(exc, "orig", None) else type(exc).__name__
         log.warning("database unavailable on %s %s: %s", request.method, request.url.path, reason)
-        return await domain_error(request, Unavailable("the database is busy or unreachable; nothing was "
-                                                       "saved; try again in a moment"))
+        state = "cannot be reached" if database_unreachable(exc) else "is busy"
+        return await domain_error(request, Unavailable(f"the database {state}; nothing was saved; "
+                                                       "try again in a moment"))
 
     app.add_exception_handler(OperationalError, database_unavailable)
     app.add_exception_handler(PoolTimeout, database_unavailable)
@@ -204,6 +252,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                                   pool_size=settings.db_pool_size + settings.export_streams,
                                   timeout=settings.db_timeout)
 
+    def too_large(request: Request, limit: int):
+        return _error_response(request, 413, "too_large", f"the request body is over the limit of {mebibytes(limit)}",
+                               [{"field": "body", "message": f"at most {mebibytes(limit)}"}])
+
+    # Added before the security headers, so it runs inside them: its 413 gets them too.
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes, import_max_bytes=settings.import_max_bytes,
+                       import_paths=IMPORT_UPLOADS, respond=too_large)
+
     @app.middleware("http")
     async def security_headers(request: Request, call_next):
         response = await call_next(request)
@@ -220,10 +276,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     def docs(request: Request, _: Public):
         return templates.TemplateResponse(request, "docs.html", {})
 
-    @app.get("/healthz", tags=["operations"])
+    @app.get("/healthz", tags=["operations"], responses={503: {
+        "description": "The database cannot be reached (or no connection is free): the error envelope, "
+                       "code `unavailable`."}})
     def healthz(_: Anyone):
         # No database turn: it must answer while every turn is taken (a reserved connection).
-        with app.state.engine.connect() as conn:
-            conn.execute(text("SELECT 1"))
+        # The pool pings a pooled connection before use, so a database that went away and came
+        # back is found again here, without a restart.
+        try:
+            with app.state.engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+        except (OperationalError, PoolTimeout) as exc:
+            reason = str(exc.orig).strip().splitlines()[0] if getattr(exc, "orig", None) else type(exc).__name__
+            log.warning("healthz: database unavailable: %s", reason)
+            raise Unavailable("the database cannot be reached" if database_unreachable(exc)
+                              else "the database is busy: no connection was free") from exc
         return {"status": "ok", "version": __version__}
     return app

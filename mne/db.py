@@ -20,7 +20,7 @@ from functools import lru_cache
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine, make_url
-from sqlalchemy.exc import ArgumentError
+from sqlalchemy.exc import ArgumentError, DBAPIError
 from sqlmodel import create_engine
 
 import mne.models  # noqa: F401  (every table mapped before any session is used)
@@ -32,6 +32,9 @@ _ACCESS = "mne_access"  # the execution option that carries READ or WRITE to the
 RESERVED_CONNECTIONS = 2
 DEFAULT_POOL_SIZE = 10
 DEFAULT_TIMEOUT = 10.0
+# Seconds to wait for a PostgreSQL server to accept a connection: a database that went away
+# answers 503 within this, however long `db_timeout` lets requests queue for a turn.
+CONNECT_TIMEOUT = 5
 
 
 def normalise_url(url: str) -> str:
@@ -86,9 +89,20 @@ def engine_for(url: str, echo: bool = False, *, pool_size: int = DEFAULT_POOL_SI
         event.listen(engine, "connect", _sqlite_pragmas(int(timeout * 1000)))
         event.listen(engine, "begin", _sqlite_begin)
     else:
+        # pool_pre_ping: a pooled connection that died with the server (a restart, a failover)
+        # is replaced on checkout instead of failing the request that drew it.
         engine = create_engine(url, echo=echo, pool_pre_ping=True,
-                               connect_args={"connect_timeout": max(1, int(timeout))}, **pool)
+                               connect_args={"connect_timeout": max(2, min(CONNECT_TIMEOUT, int(timeout)))}, **pool)
     return engine
+
+
+def database_unreachable(exc: BaseException) -> bool:
+    """Whether a database error means the server could not be reached or the connection was
+    lost, rather than a wait that ran out (a lock, a busy pool)."""
+    if not isinstance(exc, DBAPIError):
+        return False  # the pool's own timeout: every connection was in use
+    # Raised while connecting, before any statement ran; or the driver found the connection dead.
+    return exc.statement is None or bool(exc.connection_invalidated)
 
 
 @lru_cache(maxsize=64)
