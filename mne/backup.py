@@ -399,11 +399,13 @@ def _pg_dump(url: str, target: Path, progress: Progress) -> dict[str, int]:
 # left, not even a table that a newer migration had added.
 _EMPTY_PUBLIC = """
 SET lock_timeout = '{timeout}';
+SET client_min_messages = warning;
 DO $$
 DECLARE item record;
 BEGIN
   FOR item IN SELECT c.relname, c.relkind FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-              WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f')
+              LEFT JOIN pg_depend d ON d.objid = c.oid AND d.deptype = 'e'
+              WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f') AND d.objid IS NULL
   LOOP
     EXECUTE format(CASE item.relkind WHEN 'v' THEN 'DROP VIEW IF EXISTS public.%I CASCADE'
                                      WHEN 'm' THEN 'DROP MATERIALIZED VIEW IF EXISTS public.%I CASCADE'
@@ -425,6 +427,7 @@ BEGIN
   END LOOP;
 END $$;
 RESET lock_timeout;
+RESET client_min_messages;
 """
 
 
@@ -434,7 +437,10 @@ def _pg_archive_tables(pg_restore: str, source: Path) -> int:
     done = subprocess.run([pg_restore, "--list", str(source)], capture_output=True, text=True, errors="replace",
                           timeout=600, check=False)
     if done.returncode != 0:
-        raise BackupError(f"{source} is not a readable pg_dump archive: {_tool_message(done.stderr)}")
+        message = _tool_message(done.stderr)
+        if "unsupported version" in message:  # an archive of a newer pg_dump than this pg_restore
+            message += f"; install the client tools of the version of pg_dump that made it ({pg_restore} is older)"
+        raise BackupError(f"{source} is not a readable pg_dump archive: {message}")
     entries = [line for line in done.stdout.splitlines() if " TABLE DATA " in line]
     if not any(f" TABLE DATA public {VERSION_TABLE} " in line for line in entries):
         raise BackupError(f"{source} is a pg_dump archive but not one of mne (it has no {VERSION_TABLE} table)")
@@ -499,16 +505,33 @@ def _pg_load(url: str, source: Path, force: bool, progress: Progress) -> None:
 
 # --- the commands --------------------------------------------------------------------------
 
+@contextmanager
+def _plain_errors(doing: str) -> Iterator[None]:
+    """A file or SQLite error that the steps did not word themselves: one line, no traceback."""
+    try:
+        yield
+    except sqlite3.Error as exc:
+        raise BackupError(f"cannot {doing}: {exc}") from exc
+    except OSError as exc:
+        where = f" ({exc.filename})" if exc.filename else ""
+        raise BackupError(f"cannot {doing}: {exc.strerror or exc}{where}") from exc
+
+
 STDIO = "-"  # FILE "-": the backup goes to standard output, or comes from standard input
 
 
 def backup(url: str, file: str | Path, progress: Progress = _nothing) -> Report:
     """Write the database at URL to FILE (replaced when it exists, only once complete)."""
+    with _plain_errors(f"back up into {file}"):
+        return _backup(url, file, progress)
+
+
+def _backup(url: str, file: str | Path, progress: Progress) -> Report:
     if str(file) == STDIO:
         # Written whole first (pg_dump -Fc needs a file to seek in; a kind is known only then),
         # in a folder only we can read, then copied out.
         with tempfile.TemporaryDirectory(prefix="mne-backup-") as folder:
-            report = backup(url, Path(folder) / "backup", progress)
+            report = _backup(url, Path(folder) / "backup", progress)
             with open(report.path, "rb") as written:
                 shutil.copyfileobj(written, sys.stdout.buffer, 1 << 20)
             sys.stdout.buffer.flush()
@@ -538,6 +561,11 @@ def backup(url: str, file: str | Path, progress: Progress = _nothing) -> Report:
 def restore(url: str, file: str | Path, force: bool = False, progress: Progress = _nothing) -> Report:
     """Replace the database at URL by the backup FILE; refuses a database holding data unless
     FORCE, and a backup of the other kind of database always."""
+    with _plain_errors(f"restore {file}"):
+        return _restore(url, file, force, progress)
+
+
+def _restore(url: str, file: str | Path, force: bool, progress: Progress) -> Report:
     if str(file) == STDIO:
         if sys.stdin.isatty():
             raise BackupError("restore - reads the backup from standard input: pipe it in, or give its file")
@@ -546,7 +574,7 @@ def restore(url: str, file: str | Path, force: bool = False, progress: Progress 
             with copy.open("wb") as received:
                 shutil.copyfileobj(sys.stdin.buffer, received, 1 << 20)
             try:
-                report = restore(url, copy, force, progress)
+                report = _restore(url, copy, force, progress)
             except BackupError as exc:
                 raise BackupError(exc.message.replace(str(copy), "standard input")) from exc
         report.path = "standard input"
