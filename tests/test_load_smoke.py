@@ -1,0 +1,54 @@
+"""The load test (benchmarks/load.py) still runs: five users for five seconds against a served
+SQLite app holding a small world, with no failed request. Locust patches the standard library
+for gevent, so it runs in a subprocess, never in this one."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from mne.db import engine_for
+from mne.unit_of_work import UnitOfWork
+from tests.conftest import fresh_database
+from tests.progress_world import World, open_periods
+
+ROOT = Path(__file__).resolve().parent.parent
+PERIODS = ("2022Q1", "2022Q2", "2022Q3", "2022Q4")
+
+
+def small_world(url: str) -> None:
+    """Two countries, each with ten lines of drafts to edit and four of submitted results to approve."""
+    engine = engine_for(fresh_database(url))
+    with UnitOfWork(engine, expire_on_commit=False) as session:
+        open_periods(session, *PERIODS)
+        world = World(session)
+        for country in ("KGZ", "TJK"):
+            project = world.project(f"LOAD-{country}", countries=(country,))
+            for n in range(14):
+                indicator = world.indicator(project, f"I{n}", {country: (0, 1000)})
+                for period in PERIODS:
+                    world.report(indicator, country, period, 10 + n, "draft" if n < 10 else "submitted")
+        session.commit()
+    engine.dispose()
+
+
+def test_load_script_runs_without_failures(tmp_path):
+    url = f"sqlite:///{tmp_path / 'load.db'}"
+    small_world(url)
+    report = tmp_path / "report.md"
+    done = subprocess.run(
+        [sys.executable, "benchmarks/load.py", "--existing", "--database-url", url, "--users", "5",
+         "--duration", "5", "--workers", "1", "--ceiling-duration", "0", "--workdir", str(tmp_path),
+         "--report", str(report), "--mix", "25,25,25,25"],  # even: every kind is surely made in 5 s
+        cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    [run] = json.loads(report.with_suffix(".json").read_text())["runs"]
+    rows = {row["name"]: row for row in run["rows"]}
+    assert rows["all requests"]["failures"] == 0 and run["failures"] == []
+    # Every kind of request of the mix was made (and answered as expected).
+    for name in ("GET /dashboard", "GET /projects/[code]/results", "PUT /api/v1/results",
+                 "POST /api/v1/results/[id]/submit", "POST /api/v1/results/[id]/approve"):
+        assert rows[name]["requests"] > 0, name
+    assert "| mix | **all requests** |" in report.read_text()
