@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from enum import StrEnum
+from typing import Annotated
+
+from pydantic import AfterValidator, Field
 
 from sqlalchemy import CheckConstraint, DateTime, MetaData
 from sqlalchemy.types import TypeDecorator
@@ -19,6 +22,23 @@ SQLModel.metadata.naming_convention = {
     "pk": "pk_%(table_name)s",
 }
 metadata: MetaData = SQLModel.metadata
+
+
+# The dates people may enter (projects, periods). Far from date's limits (0001-01-01, 9999-12-31),
+# where adding a due delay or a quarter overflows; roomy for any real project.
+EARLIEST_DATE = date(1900, 1, 1)
+LATEST_DATE = date(2199, 12, 31)
+Day = Annotated[date, Field(ge=EARLIEST_DATE, le=LATEST_DATE)]
+
+# Amounts people enter (targets, values, budgets): finite, not negative, and below 10^15, so that
+# sums over thousands of lines stay finite (JSON has no infinity). -0 is stored as 0.
+MAX_AMOUNT = 1e15
+Amount = Annotated[float, Field(ge=0, le=MAX_AMOUNT, allow_inf_nan=False), AfterValidator(lambda v: v + 0.0)]
+# Whole numbers stored in an INTEGER column (PostgreSQL's is 32 bits), and ids, which are INTEGER
+# columns too (PostgreSQL refuses even to compare a larger number with one): larger ones are
+# refused by the schema instead of overflowing in the database.
+Count = Annotated[int, Field(ge=0, le=2**31 - 1)]
+Id = Annotated[int, Field(ge=1, le=2**31 - 1)]
 
 
 def utcnow() -> datetime:

@@ -23,13 +23,13 @@ from contextlib import asynccontextmanager
 from typing import Annotated
 
 import anyio
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Query, Request
 from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session
 
 from mne.auth import sessions
 from mne.auth.principal import Principal
-from mne.base import Role
+from mne.base import Id, Role
 from mne.db import READ, WRITE
 from mne.unit_of_work import session_scope
 from mne.errors import Forbidden, Unauthorized, Unavailable
@@ -106,7 +106,7 @@ def resolve_principal(request: Request, session: SessionDep) -> Principal | None
             raise Unauthorized("the Authorization header must be 'Bearer <token>'")
         found = users.find_token(session, secret.strip())
         if found is None:
-            raise Unauthorized("the API token is not valid (unknown, revoked, or its user is inactive)")
+            raise Unauthorized("the API token is not valid (unknown, revoked, expired, or its user is inactive)")
         token, user = found
         request.state.token_used = (token.id, token.last_used_at)
         principal = _principal(session, user, "token", None)
@@ -182,3 +182,15 @@ CurrentUser = Annotated[Principal, Depends(signed_in)]
 ReviewerUser = Annotated[Principal, Depends(reviewer)]
 AdminUser = Annotated[Principal, Depends(admin)]
 EditorUser = Annotated[Principal, Depends(editor)]
+
+
+# --- integers from the address ------------------------------------------------------------
+# Python's integers have no bound, the databases' do (SQLite refuses past 2**63 - 1 before the
+# query runs; PostgreSQL's INTEGER columns stop at 2**31 - 1): every id and paging number a
+# route takes is bounded here, once, so an out-of-range one is a 422 naming it, never a 500.
+
+INT_MAX = 2**31 - 1  # PostgreSQL's INTEGER; page × page size stays far inside a 64-bit OFFSET
+
+PathId = Annotated[Id, Path(description="a database id (1 to 2^31 - 1); an unknown one is 404")]
+PageNumber = Annotated[int, Query(ge=1, le=INT_MAX, description="1 for the first page")]
+Offset = Annotated[int, Query(ge=0, le=INT_MAX, description="skip this many items")]

@@ -7,7 +7,7 @@ from sqlmodel import select
 
 from mne.audit import service as audit
 from mne.auth import scope
-from mne.deps import CurrentUser, SessionDep
+from mne.deps import CurrentUser, PathId, SessionDep
 from mne.indicators.models import Indicator
 from mne.results import service as results
 from mne.results.models import Result
@@ -17,7 +17,7 @@ router = APIRouter(include_in_schema=False)
 
 
 @router.get("/results/{result_id}/history", name="result_history_page")
-def result_history_page(request: Request, result_id: int, session: SessionDep, principal: CurrentUser):
+def result_history_page(request: Request, result_id: PathId, session: SessionDep, principal: CurrentUser):
     result, indicator = results.get_result(session, principal, result_id)
     events = audit.history_of(session, {"result": [result_id]})
     return render(request, "audit/history.html", {

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from mne.deps import CurrentUser, EditorUser, SessionDep
+from mne.deps import CurrentUser, EditorUser, PathId, SessionDep
 from mne.indicators import service
 from mne.indicators.schemas import IndicatorRead, IndicatorUpdate
 
@@ -12,12 +12,12 @@ router = APIRouter(prefix="/api/v1/indicators", tags=["indicators"])
 
 
 @router.get("/{indicator_id}", response_model=IndicatorRead)
-def get_indicator(indicator_id: int, session: SessionDep, principal: CurrentUser):
+def get_indicator(indicator_id: PathId, session: SessionDep, principal: CurrentUser):
     indicator, _ = service.get(session, principal, indicator_id)
     return service.read(session, indicator)
 
 
 @router.patch("/{indicator_id}", response_model=IndicatorRead)
-def update_indicator(indicator_id: int, body: IndicatorUpdate, session: SessionDep, principal: EditorUser):
+def update_indicator(indicator_id: PathId, body: IndicatorUpdate, session: SessionDep, principal: EditorUser):
     indicator, project = service.get(session, principal, indicator_id)
     return service.update(session, principal, indicator, project, body)

@@ -15,7 +15,7 @@ from fastapi import APIRouter, Query, Request
 
 from mne.auth import scope
 from mne.base import Role
-from mne.deps import CurrentUser, SessionDep
+from mne.deps import CurrentUser, PageNumber, PathId, SessionDep
 from mne.errors import Invalid, NotFound
 from mne.filters import Filters, FiltersDep
 from mne.formatting import pct
@@ -201,7 +201,7 @@ def _crumbs(request: Request, view: View, session) -> list[tuple[str, str]]:
 
 @router.get("/dashboard/priorities/{code}", name="dashboard_priority")
 def priority_page(request: Request, code: str, session: SessionDep, principal: CurrentUser, filters: FiltersDep,
-                  as_of: AsOf = None, include_pending: Pending = None, status: str | None = None, page: int = 1):
+                  as_of: AsOf = None, include_pending: Pending = None, status: str | None = None, page: PageNumber = 1):
     lookups = service.cached_lookups(session)
     code = code.upper()
     if code not in lookups.priorities:
@@ -215,7 +215,7 @@ def priority_page(request: Request, code: str, session: SessionDep, principal: C
 
 @router.get("/dashboard/subregions/{code}", name="dashboard_subregion")
 def subregion_page(request: Request, code: str, session: SessionDep, principal: CurrentUser, filters: FiltersDep,
-                   as_of: AsOf = None, include_pending: Pending = None, status: str | None = None, page: int = 1):
+                   as_of: AsOf = None, include_pending: Pending = None, status: str | None = None, page: PageNumber = 1):
     lookups = service.cached_lookups(session)
     code = code.upper()
     if code not in lookups.subregions:
@@ -229,7 +229,7 @@ def subregion_page(request: Request, code: str, session: SessionDep, principal: 
 
 @router.get("/dashboard/countries/{iso3}", name="dashboard_country")
 def country_page(request: Request, iso3: str, session: SessionDep, principal: CurrentUser, filters: FiltersDep,
-                 as_of: AsOf = None, include_pending: Pending = None, status: str | None = None, page: int = 1):
+                 as_of: AsOf = None, include_pending: Pending = None, status: str | None = None, page: PageNumber = 1):
     lookups = service.cached_lookups(session)
     iso3 = iso3.upper()
     if iso3 not in lookups.countries:
@@ -243,7 +243,7 @@ def country_page(request: Request, iso3: str, session: SessionDep, principal: Cu
 
 @router.get("/dashboard/lines", name="dashboard_lines")
 def lines_page(request: Request, session: SessionDep, principal: CurrentUser, filters: FiltersDep,
-               as_of: AsOf = None, include_pending: Pending = None, status: str | None = None, page: int = 1,
+               as_of: AsOf = None, include_pending: Pending = None, status: str | None = None, page: PageNumber = 1,
                standard: str | None = None):
     view = _view(session, filters, as_of, include_pending, status, page)
     statements = service.cached_lookups(session).standard_statements()
@@ -276,7 +276,7 @@ def project_page(request: Request, code: str, session: SessionDep, principal: Cu
 
 
 @router.get("/dashboard/indicators/{id}/{iso3}", name="dashboard_line")
-def line_page(request: Request, id: int, iso3: str, session: SessionDep, principal: CurrentUser,
+def line_page(request: Request, id: PathId, iso3: str, session: SessionDep, principal: CurrentUser,
               filters: FiltersDep, as_of: AsOf = None, include_pending: Pending = None):
     view = _view(session, filters, as_of, include_pending)
     detail = service.line_detail(session, principal, id, iso3, view.as_of, view.include_pending)

@@ -6,11 +6,17 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 
-from mne.deps import CurrentUser, SessionDep
+from mne.deps import INT_MAX, CurrentUser, Offset, SessionDep
 from mne.dimensions import DIMENSIONS
 from mne.filters import FiltersDep
 from mne.progress import service
-from mne.progress.schemas import CompletenessGroupRead, CompletenessRead, IndicatorLineRead, RollupGroup, RollupRead
+from mne.progress.schemas import (
+    CompletenessGroupRead,
+    CompletenessRead,
+    IndicatorLineRead,
+    RollupGroup,
+    RollupRead,
+)
 from mne.reference.periods import resolve_as_of, resolve_periods
 
 router = APIRouter(prefix="/api/v1", tags=["progress"])
@@ -27,8 +33,8 @@ def indicator_lines(
     response: Response, session: SessionDep, principal: CurrentUser, filters: FiltersDep,
     as_of: AsOf = None, include_pending: IncludePending = False,
     status: Annotated[str | None, Query(description="on_track, at_risk, off_track, no_data, not_started")] = None,
-    limit: Annotated[int | None, Query(ge=1, description="at most this many lines (default: all)")] = None,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int | None, Query(ge=1, le=INT_MAX, description="at most this many lines (default: all)")] = None,
+    offset: Offset = 0,
 ):
     """Each indicator line (indicator × country) in your scope as of a period."""
     period = resolve_as_of(session, as_of)

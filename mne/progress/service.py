@@ -370,14 +370,15 @@ def indicator_lines(session: Session, principal: Principal, filters: Filters, as
     query = (select(LS.c.indicator_id, i.code, i.statement, Project.code, Project.title, LS.c.country_iso3,
                     LS.c.priority_code, LS.c.standard_code, LS.c.baseline, LS.c.target, *line_figures(include_pending))
              .select_from(source).where(*conditions).order_by(*line_order()))
-    if limit is not None:
+    paged = limit is not None or offset > 0  # an offset without a limit skips lines too
+    if paged:
         total = session.execute(select(func.count()).select_from(LS).where(*conditions)).scalar_one()
         query = query.limit(limit).offset(offset)
     rows = [LineRow(iid, code, statement, pcode, ptitle, country, priority, standard or None, baseline, target,
                     actual, progress, expected, status_, bool(achieved))
             for (iid, code, statement, pcode, ptitle, country, priority, standard, baseline, target, actual,
                  progress, expected, status_, achieved) in session.execute(query)]
-    return rows, (len(rows) if limit is None else total)
+    return rows, (total if paged else len(rows))
 
 
 @dataclass

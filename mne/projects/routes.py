@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Response, status
 
 from mne.auth import scope
-from mne.deps import CurrentUser, EditorUser, SessionDep
+from mne.deps import CurrentUser, EditorUser, PageNumber, SessionDep
 from mne.filters import FiltersDep
 from mne.indicators import service as indicators
 from mne.indicators.schemas import IndicatorCreate, IndicatorRead
@@ -33,7 +33,7 @@ def list_projects(
     response: Response, session: SessionDep, principal: CurrentUser, filters: FiltersDep,
     q: Annotated[str, Query(max_length=200, description="search code and title")] = "",
     status_: Annotated[str | None, Query(alias="status", pattern="^(pipeline|active|closed)$")] = None,
-    page: Annotated[int, Query(ge=1)] = 1,
+    page: PageNumber = 1,
     per_page: Annotated[int, Query(ge=1, le=500)] = 100,
 ):
     found = service.search(session, principal, q=q, filters=filters, status=status_, page=page, per_page=per_page)
