@@ -7,16 +7,18 @@ The file is the database's own format, so the database's own tools can read it t
   WAL mode readers never block writers, and the copy never restarts).
 - PostgreSQL: a `pg_dump -Fc` archive, taken in a snapshot exported from our own transaction,
   so the row counts printed are those of the archive. A restore replays it with `pg_restore`
-  piped into `psql --single-transaction` after dropping what the schema held, in that same
-  transaction: a restore that fails leaves the database as it was.
+  piped into `psql`, after dropping what the schema held, in one transaction committed only
+  once the whole archive was read: a restore that fails leaves the database as it was.
 
 What a file is comes from its first bytes ("SQLite format 3\\0" or "PGDMP"); a SQLite backup is
 never fed to PostgreSQL or the reverse.
 
 Extending the backup (issue 14 adds the evidence files under MNE_FILES_DIR): make the file an
 archive (e.g. tar) holding the database part as it is written here plus a `files/` folder;
-`kind_of` learns the archive's magic, and `backup`/`restore` call `_ENGINES[...]` `dump`/`load`
-on the member's path. Everything below already works on paths, not on open streams.
+`kind_of` learns the archive's magic, and `_backup`/`_restore` call the database's part
+(`_sqlite_dump`/`_pg_dump`, `_sqlite_load`/`_pg_load`) on a member's path in a temporary
+folder, as `-` already does. Everything below works on paths, not on open streams, and the
+`Report` would gain the files' count and size.
 """
 
 from __future__ import annotations

@@ -209,6 +209,22 @@ def test_a_database_without_mne_schema_is_not_backed_up(source, tmp_path):
     assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".part")] == []
 
 
+def test_a_postgresql_restore_waits_for_the_apps_locks_only_so_long(source, tmp_path, monkeypatch):
+    """A transaction of the app holding a table: the restore gives up, says to stop the app,
+    and changes nothing (the emptying is rolled back with the rest)."""
+    if source.backend != "postgresql":
+        pytest.skip("SQLite's restore takes the write lock and waits up to its busy timeout")
+    target = _holding_data(source.backend, tmp_path, "backup_locked")
+    before = _rows(target)
+    monkeypatch.setattr(backups, "PG_LOCK_TIMEOUT", "1s")
+    with engine_for(target).connect() as app_conn:
+        app_conn.execute(text("SELECT count(*) FROM donor"))  # its transaction holds a lock on donor
+        with pytest.raises(backups.BackupError, match=r"is in use .* stop the app, then restore; nothing was changed"):
+            backups.restore(target, source.file, force=True)
+        app_conn.rollback()
+    assert _rows(target) == before and "leftover" in _tables(target)
+
+
 # --- in-process: the parts that need no demo data ----------------------------------------------
 
 def test_an_older_backup_is_restored_as_it_was_and_the_upgrade_is_left_to_db_upgrade(tmp_path):
