@@ -460,7 +460,12 @@ def user_deactivate(email: str) -> None:
 
 @token_app.command("create")
 @handled
-def token_create(email: str, name: Annotated[str, typer.Option(help="A label for the token.")] = "") -> None:
+def token_create(
+    email: str,
+    name: Annotated[str, typer.Option(help="A label for the token.")] = "",
+    days: Annotated[int | None, typer.Option(
+        "--days", help="Expire the token after N days (1 to 3650; default: never, until revoked).")] = None,
+) -> None:
     """Create an API token for EMAIL; the token is printed once, alone on the last line."""
     from mne.users import service
 
@@ -468,9 +473,10 @@ def token_create(email: str, name: Annotated[str, typer.Option(help="A label for
         user = service.get_user_by_email(session, email)
         if not user.is_active:
             raise CliError(f"user {user.email} is inactive")
-        _, secret = service.create_token(session, user, name)
+        token, secret = service.create_token(session, user, name, days=days)
         session.commit()
-    typer.echo(f"API token for {email} (store it now: it is not shown again):")
+    until = f"; it expires on {token.expires_at:%Y-%m-%d %H:%M} UTC" if token.expires_at else ""
+    typer.echo(f"API token for {email} (store it now: it is not shown again{until}):")
     typer.echo(secret)
 
 

@@ -55,6 +55,12 @@ class ApiToken(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     last_used_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # None: until revoked. Past it the token answers 401, as a revoked one does.
+    expires_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+    @property
+    def expired(self) -> bool:
+        return self.expires_at is not None and self.expires_at <= utcnow()
 
 
 class UserSession(SQLModel, table=True):

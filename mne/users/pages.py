@@ -183,11 +183,19 @@ def revoke_user_token(request: Request, session: SessionDep, principal: AdminUse
 TOKEN_NOTICES = {"revoked": "The token has been revoked: it no longer works."}
 
 
+# The lifetimes offered on the tokens page, in days ("": never, until revoked); 90 is preselected.
+TOKEN_LIFETIMES = {"7": "7 days", "30": "30 days", "90": "90 days", "365": "1 year", "": "No expiry (until revoked)"}
+DEFAULT_TOKEN_DAYS = "90"
+
+
 def _tokens_page(request: Request, session: Session, principal: Principal, *, secret: str = "", name: str = "",
-                 errors: dict | None = None, notice: str = "", status_code: int = 200):
+                 days: str = DEFAULT_TOKEN_DAYS, expires_at=None, errors: dict | None = None, notice: str = "",
+                 status_code: int = 200):
     response = render(request, "account/tokens.html", {
         "tokens": users.tokens_of(session, principal.id), "secret": secret, "name": name,
         "errors": errors or {}, "notice": TOKEN_NOTICES.get(notice, ""),
+        "lifetimes": TOKEN_LIFETIMES, "days": days.strip() if days.strip() in TOKEN_LIFETIMES else DEFAULT_TOKEN_DAYS,
+        "expires_at": expires_at,
     }, status_code=status_code)
     # The page may carry a secret: never keep it in a cache or the back/forward history.
     response.headers["Cache-Control"] = "no-store"
@@ -200,19 +208,26 @@ def tokens_page(request: Request, session: SessionDep, principal: CurrentUser, n
 
 
 @router.post("/account/tokens")
-def create_token(request: Request, session: SessionDep, principal: CurrentUser, name: FormStr = ""):
+def create_token(request: Request, session: SessionDep, principal: CurrentUser, name: FormStr = "",
+                 days: FormStr = ""):
     if principal.via == "token":
         raise Forbidden("API tokens are created by a signed-in person, not with another token")
+    errors = {}
     if not name.strip():
-        return _tokens_page(request, session, principal, name=name, status_code=422,
-                            errors={"name": "Give the token a name, so that you can tell it apart later."})
+        errors["name"] = "Give the token a name, so that you can tell it apart later."
+    if days.strip() not in TOKEN_LIFETIMES:
+        errors["days"] = "Choose one of the offered lifetimes."
+    if errors:
+        return _tokens_page(request, session, principal, name=name, days=days, status_code=422, errors=errors)
     user = users.get_user(session, principal.id)
     try:
-        _token, secret = users.create_token(session, user, name, actor_id=principal.id)
+        token, secret = users.create_token(session, user, name, actor_id=principal.id,
+                                           days=int(days) if days.strip() else None)
     except Invalid as exc:
         session.rollback()
-        return _tokens_page(request, session, principal, name=name, errors=field_errors(exc), status_code=422)
-    return _tokens_page(request, session, principal, secret=secret, name=name.strip())
+        return _tokens_page(request, session, principal, name=name, days=days, errors=field_errors(exc),
+                            status_code=422)
+    return _tokens_page(request, session, principal, secret=secret, name=name.strip(), expires_at=token.expires_at)
 
 
 @router.post("/account/tokens/{token_id}/revoke")

@@ -28,6 +28,7 @@ SCOPED_BY_COUNTRY = {Role.country_officer}
 SCOPED_BY_DONOR = {Role.donor_viewer}
 NAME_MAX = 120
 TOKEN_NAME_MAX = 80
+TOKEN_DAYS_MAX = 3650  # ten years: beyond that, "never" says it better
 
 
 def normalise_email(email: str) -> str:
@@ -259,6 +260,9 @@ def get_user_by_email(session: Session, email: str) -> User:
 
 
 def set_password(session: Session, user: User, password: str, *, actor_id: int | None) -> None:
+    """A new password; whoever held the old one is shut out: every session of the user ends (the
+    caller may start a fresh one for the browser that made the change) and every API token is
+    revoked, since a token may have been made by whoever knew the old password."""
     try:
         security.check_password_policy(password, user.email)
     except security.WeakPassword as exc:
@@ -266,23 +270,32 @@ def set_password(session: Session, user: User, password: str, *, actor_id: int |
     user.password_hash = security.hash_password(password)
     session.add(user)
     audit.record(session, actor_id=actor_id, action="user.password", entity="user", entity_id=user.id)
+    sessions.end_all_for(session, user.id)
+    revoke_tokens(session, user, actor_id=actor_id, reason="the password was changed")
 
 
-def create_token(session: Session, user: User, name: str = "", *, actor_id: int | None = None) -> tuple[ApiToken, str]:
-    """Returns the stored token row and the secret, which is shown once and never stored."""
+def create_token(session: Session, user: User, name: str = "", *, actor_id: int | None = None,
+                 days: int | None = None) -> tuple[ApiToken, str]:
+    """Returns the stored token row and the secret, which is shown once and never stored. With
+    `days`, the token stops working that many days from now (401, as a revoked one)."""
     name = name.strip()
     if len(name) > TOKEN_NAME_MAX:
         raise Invalid.field("name", f"name must have at most {TOKEN_NAME_MAX} characters")
+    if days is not None and not 1 <= days <= TOKEN_DAYS_MAX:
+        raise Invalid.field("days", f"a token expires after 1 to {TOKEN_DAYS_MAX} days")
     secret = security.new_secret(security.TOKEN_PREFIX)
-    token = ApiToken(user_id=user.id, name=name, token_hash=security.digest(secret), prefix=secret[:10])
+    token = ApiToken(user_id=user.id, name=name, token_hash=security.digest(secret), prefix=secret[:10],
+                     expires_at=utcnow() + timedelta(days=days) if days is not None else None)
     session.add(token)
     session.flush()
     audit.record(session, actor_id=actor_id, action="token.create", entity="user", entity_id=user.id,
-                 after={"token_id": token.id, "name": name, "prefix": token.prefix})
+                 after={"token_id": token.id, "name": name, "prefix": token.prefix,
+                        "expires_at": token.expires_at.isoformat() if token.expires_at else None})
     return token, secret
 
 
-def revoke_tokens(session: Session, user: User, token_id: int | None = None, *, actor_id: int | None = None) -> int:
+def revoke_tokens(session: Session, user: User, token_id: int | None = None, *, actor_id: int | None = None,
+                  reason: str = "") -> int:
     """Revoke one token of the user, or all of them; answers how many were revoked."""
     statement = select(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
     if token_id is not None:
@@ -293,7 +306,7 @@ def revoke_tokens(session: Session, user: User, token_id: int | None = None, *, 
         token.revoked_at = now
         session.add(token)
         audit.record(session, actor_id=actor_id, action="token.revoke", entity="user", entity_id=user.id,
-                     before={"token_id": token.id, "prefix": token.prefix})
+                     before={"token_id": token.id, "prefix": token.prefix}, reason=reason)
     return len(tokens)
 
 
@@ -313,14 +326,14 @@ def get_token(session: Session, user_id: int, token_id: int) -> ApiToken:
 
 
 def find_token(session: Session, secret: str) -> tuple[ApiToken, User] | None:
-    """The live token with this secret and its active user; None otherwise. Reads only: its
+    """The live (unrevoked, unexpired) token with this secret and its active user; None otherwise. Reads only: its
     use is recorded apart, by `record_token_use`."""
     row = session.exec(
         select(ApiToken, User)
         .join(User, User.id == ApiToken.user_id)
         .where(ApiToken.token_hash == security.digest(secret), ApiToken.revoked_at.is_(None))
     ).first()
-    if row is None or not row[1].is_active:
+    if row is None or not row[1].is_active or row[0].expired:
         return None
     return row[0], row[1]
 
