@@ -488,6 +488,8 @@ def _pg_load(url: str, source: Path, force: bool, progress: Progress) -> None:
         if restore_code == 0:
             run.stdin.write(b"\nCOMMIT;\n")
         run.stdin.close()  # without COMMIT, psql ends and the server rolls everything back
+        progress("restoring tables", total, total)
+        progress("building indexes and keys", 0, None)  # what the archive's end asks psql to do
     except BrokenPipeError:  # psql stopped at an error; its message follows
         restore.kill()
     restore_code, run_code = restore.wait(), run.wait()
@@ -502,7 +504,7 @@ def _pg_load(url: str, source: Path, force: bool, progress: Progress) -> None:
     if restore_code != 0:
         raise BackupError(f"{_tool_failed(pg_restore, errors['pg_restore'].decode(errors='replace'))}; "
                           "nothing was changed")
-    progress("restoring tables", total, total)
+    progress("building indexes and keys", 1, 1)
 
 
 # --- the commands --------------------------------------------------------------------------
