@@ -51,7 +51,7 @@ def serve(db_url: str, workdir: Path, *, workers: int = 1, **settings: str) -> I
             cwd=workdir, env=env, stdout=out, stderr=subprocess.STDOUT)
     served = Served(url=f"http://127.0.0.1:{port}", log=log)
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 120  # several workers start slowly on a busy machine
         while True:
             if process.poll() is not None:
                 raise RuntimeError(f"mne serve exited with {process.returncode}:\n{served.log_tail()}")
@@ -61,7 +61,7 @@ def serve(db_url: str, workdir: Path, *, workers: int = 1, **settings: str) -> I
             except httpx.TransportError:
                 pass
             if time.monotonic() > deadline:
-                raise RuntimeError(f"mne serve did not answer within 30 s:\n{served.log_tail()}")
+                raise RuntimeError(f"mne serve did not answer within 120 s:\n{served.log_tail()}")
             time.sleep(0.1)
         yield served
     finally:

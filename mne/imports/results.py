@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pydantic import ValidationError
 from sqlmodel import Session, select
 
+from mne import locks
 from mne.auth import scope
 from mne.auth.principal import Principal
 from mne.base import Role
@@ -110,7 +111,9 @@ class FileKnown:
         indicator_ids = list(self.by_id)
         self.targets = {(t.indicator_id, t.country_iso3): t for chunk in _chunks(indicator_ids) for t in session.exec(
             select(IndicatorTarget).where(IndicatorTarget.indicator_id.in_(chunk)))}
-        self.periods = {p.code: p for p in session.exec(select(Period))}
+        # A period cannot be closed while a file is written into it (results.service.locked_period).
+        locks.period_lock(conn, session.exec(select(Period.code)).all())
+        self.periods = {p.code: p for p in session.exec(select(Period).execution_options(populate_existing=True))}
         self.results = self._stored(conn, sheet)
         self.project_by_id = {p.id: p for p in self.projects.values()}
 

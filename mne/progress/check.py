@@ -136,9 +136,8 @@ def compare_summaries(conn: Connection, keep: int = 20) -> CheckReport:
 def check_summaries(engine: Engine, keep: int = 20) -> CheckReport:
     """``compare_summaries`` in a transaction of its own that is rolled back."""
     options = {"isolation_level": "REPEATABLE READ"} if engine.dialect.name == "postgresql" else {}
-    with engine.connect().execution_options(**options) as conn:
-        with conn.begin() as transaction:
-            try:
-                return compare_summaries(conn, keep)
-            finally:
-                transaction.rollback()
+    with engine.connect().execution_options(**options) as conn, conn.begin() as transaction:
+        try:
+            return compare_summaries(conn, keep)
+        finally:
+            transaction.rollback()

@@ -7,6 +7,7 @@ from datetime import date, timedelta
 
 from sqlmodel import Session, col, func, select
 
+from mne import locks
 from mne.audit import service as audit
 from mne.base import Aggregation, Measure
 from mne.errors import Conflict, Invalid, NotFound
@@ -81,7 +82,11 @@ def create_donor(session: Session, data: DonorCreate, *, actor_id: int | None) -
 
 
 def set_period_status(session: Session, code: str, status: str, *, actor_id: int | None, reason: str = "") -> Period:
-    period = get_period(session, code)
+    # Held until commit: a second admin's close waits and then sees it closed (one event per
+    # change); it waits for the saves in flight, and later saves wait for it (mne.locks).
+    get_period(session, code)
+    locks.period_lock(session.connection(), [code], exclusive=True)
+    period = session.get(Period, code, populate_existing=True)
     if period.status != status:
         before = audit.snapshot(period)
         period.status = status

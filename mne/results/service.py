@@ -17,7 +17,7 @@ from sqlalchemy import update as sql_update
 from sqlalchemy.engine import Connection
 from sqlmodel import Session, select
 
-from mne import bulk
+from mne import bulk, locks
 from mne.audit import service as audit
 from mne.audit.models import AuditEvent
 from mne.audit.schemas import AuditEventRead
@@ -65,6 +65,14 @@ def get_result(session: Session, principal: Principal, result_id: int) -> tuple[
 def result_history(session: Session, principal: Principal, result_id: int) -> list[AuditEventRead]:
     get_result(session, principal, result_id)
     return list(reversed(audit.history_of(session, {"result": [result_id]})))
+
+
+def locked_period(session: Session, code: str) -> Period | None:
+    """The period, read under its shared lock (``mne.locks``) held until commit: a write that
+    found it open commits before an admin's close can, and one that comes after the close waits
+    for it and sees it closed."""
+    locks.period_lock(session.connection(), [code])
+    return session.get(Period, code, populate_existing=True)
 
 
 def _period(session: Session, code: str, *, field: str = "period") -> Period:
@@ -206,7 +214,7 @@ class SessionKnown:
         return self.session.get(IndicatorTarget, (indicator_id, country))
 
     def period(self, code: str) -> Period | None:
-        return self.session.get(Period, code)
+        return locked_period(self.session, code)
 
     def project(self, project_id: int) -> Project:
         return self.session.get(Project, project_id)
@@ -398,7 +406,7 @@ def _transition(session: Session, principal: Principal, result_id: int, *, actio
                 allowed_from: set[str], to: str, values: dict, reason: str = "",
                 version: int | None = None) -> ResultRead:
     result, indicator = get_result(session, principal, result_id)
-    period = session.get(Period, result.period_code)
+    period = locked_period(session, result.period_code)
     if result.status not in allowed_from and result.status != ResultStatus.approved:  # approved: locked, below
         raise Conflict(f"cannot {action} a result that is {result.status}",
                        details=[{"field": "status", "message": result.status}])
