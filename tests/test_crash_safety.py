@@ -193,21 +193,23 @@ def crash_postgresql(site: Site, served: Served, start: Callable[[], Request], *
                      written: set[str]) -> Request:
     """Hold `lock` (on the table `last`), start the request, see its backend wait for it with
     `written` already written, then SIGKILL the server and let the orphaned backend go."""
-    url = make_url(normalise_url(site.url))
-    engine = create_engine(url)
+    engine = create_engine(make_url(normalise_url(site.url)))
+    # Polled on a connection of its own in autocommit: PostgreSQL keeps one snapshot of
+    # pg_stat_activity per transaction, so a poll inside one would never see a change.
+    monitor_engine = engine.execution_options(isolation_level="AUTOCOMMIT")
     try:
-        with engine.connect() as blocker:
+        with engine.connect() as blocker, monitor_engine.connect() as monitor:
             blocker.execute(text(lock))
+            blocker_pid = blocker.execute(text("SELECT pg_backend_pid()")).scalar()
             processes = server_processes(served)
             request = start()
 
-            def waiting_backend():
-                return blocker.execute(text(
-                    "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
-                    "AND pid <> pg_backend_pid() AND wait_event_type = 'Lock'")).scalar()
+            def blocked_backend():
+                return monitor.execute(text("SELECT pid FROM pg_stat_activity WHERE :blocker = ANY(pg_blocking_pids(pid))"),
+                                       {"blocker": blocker_pid}).scalar()
 
-            pid = wait_for(waiting_backend, f"the server's transaction to wait for {last}", served)
-            holding = set(blocker.execute(text(
+            pid = wait_for(blocked_backend, f"the server's transaction to wait for {last}", served)
+            holding = set(monitor.execute(text(
                 "SELECT c.relname FROM pg_locks l JOIN pg_class c ON c.oid = l.relation "
                 "WHERE l.pid = :pid AND l.granted AND l.mode = 'RowExclusiveLock'"), {"pid": pid}).scalars())
             assert written <= holding, f"the transaction had not written {written - holding} yet"
@@ -215,8 +217,7 @@ def crash_postgresql(site: Site, served: Served, start: Callable[[], Request], *
             blocker.rollback()  # the lock goes; the orphaned backend finds its client gone
 
             def backend_gone():
-                return not blocker.execute(text("SELECT 1 FROM pg_stat_activity WHERE pid = :pid"),
-                                           {"pid": pid}).first()
+                return not monitor.execute(text("SELECT 1 FROM pg_stat_activity WHERE pid = :pid"), {"pid": pid}).first()
 
             wait_for(backend_gone, "the killed server's backend to end")
     finally:
@@ -240,11 +241,11 @@ def crash_sqlite(site: Site, served: Served, start: Callable[[], Request]) -> tu
 
 
 def crash(site: Site, monkeypatch, start: Callable[[Served], Request], *, last: str, written: set[str],
-          lock: str | None = None, spills: bool = True) -> None:
+          lock: str | None = None, spills: bool = True) -> dict[str, tuple[int, str]]:
     """Kill a server in the middle of the request `start` sends, when it is about to write `last`
     (on PostgreSQL: blocked by `lock`, by default a lock on the whole table), having written
-    `written`; assert that every table is as before. On SQLite a large transaction `spills`
-    uncommitted pages into the write-ahead log before it is killed."""
+    `written`; assert that every table is as before (and return their checksums). On SQLite a
+    large transaction `spills` uncommitted pages into the write-ahead log before it is killed."""
     before = table_checksums(site.url)
     if site.backend == "sqlite":
         monkeypatch.setenv("PYTHONPATH", str(HOOK))
@@ -267,6 +268,13 @@ def crash(site: Site, monkeypatch, start: Callable[[Served], Request], *, last: 
     rows = sum(count for count, _ in after.values())
     print(f"\n[{site.backend}] killed before {last}: {len(after)} tables, {rows} rows equal"
           + (f"; {spilled} bytes of WAL spilled" if spilled is not None else ""))
+    return after
+
+
+def changed(url: str, before: dict) -> set[str]:
+    """The tables whose rows differ from `before`: the checksums see the operation, once done."""
+    after = table_checksums(url)
+    return {table for table in after if after[table] != before.get(table)}
 
 
 # --- the tests -------------------------------------------------------------------------------
@@ -285,13 +293,15 @@ def test_an_import_killed_half_way_writes_nothing(site, monkeypatch):
         return Request(served, "POST", "/imports/results?dry_run=false&filename=big.csv", content=body,
                        headers={**site.officer, "content-type": "text/csv"})
 
-    crash(site, monkeypatch, start, last="region_summary",
-          written={"result_import", "result", "audit_event", "line_summary", "project_summary"})
+    written = {"result_import", "result", "audit_event", "line_summary", "project_summary"}
+    before = crash(site, monkeypatch, start, last="region_summary", written=written)
     with serve(site.url, site.workdir) as served:
         done = httpx.post(served.url + "/imports/results?dry_run=false&filename=big.csv", content=body,
                           headers={**site.officer, "content-type": "text/csv"}, timeout=WAIT * 2)
         assert done.status_code == 200, done.text
         assert done.json()["counts"]["create"] == len(IMPORTED) * LINES == 2160
+    # The summaries were rewritten to the same figures: drafts count in none of them.
+    assert changed(site.url, before) >= {"result_import", "result", "audit_event"}
 
 
 def test_a_period_submission_killed_half_way_writes_nothing(site, monkeypatch):
@@ -299,8 +309,8 @@ def test_a_period_submission_killed_half_way_writes_nothing(site, monkeypatch):
         return Request(served, "POST", f"/projects/{PROJECT}/results/submit", data={"period": SUBMITTED},
                        headers=site.officer)
 
-    crash(site, monkeypatch, start, last="region_summary",
-          written={"result", "audit_event", "line_summary", "project_summary"})
+    written = {"result", "audit_event", "line_summary", "project_summary"}
+    before = crash(site, monkeypatch, start, last="region_summary", written=written)
     with serve(site.url, site.workdir) as served:
         assert count(served, site.officer, period=SUBMITTED, status="draft") == INDICATORS
         done = httpx.post(served.url + f"/projects/{PROJECT}/results/submit", data={"period": SUBMITTED},
@@ -308,6 +318,7 @@ def test_a_period_submission_killed_half_way_writes_nothing(site, monkeypatch):
         assert done.status_code == 303, done.text
         assert done.headers["location"].endswith(f"submitted={SUBMITTED}&count={INDICATORS}")
         assert count(served, site.officer, period=SUBMITTED, status="submitted") == INDICATORS
+    assert changed(site.url, before) >= written | {"region_summary"}
 
 
 def test_a_period_close_killed_half_way_writes_nothing(site, monkeypatch):
@@ -316,7 +327,7 @@ def test_a_period_close_killed_half_way_writes_nothing(site, monkeypatch):
                        headers=site.admin)
 
     # The audit event is inserted first; the period's row, held by the test, is updated last.
-    crash(site, monkeypatch, start, last="period", written={"audit_event"},
+    before = crash(site, monkeypatch, start, last="period", written={"audit_event"},
           lock=f"SELECT code FROM period WHERE code = '{CLOSED}' FOR UPDATE", spills=False)
     with serve(site.url, site.workdir) as served:
         periods = {p["code"]: p["status"] for p in httpx.get(served.url + "/api/v1/periods", headers=site.admin,
@@ -328,3 +339,4 @@ def test_a_period_close_killed_half_way_writes_nothing(site, monkeypatch):
         periods = {p["code"]: p["status"] for p in httpx.get(served.url + "/api/v1/periods", headers=site.admin,
                                                               timeout=WAIT).json()}
         assert periods[CLOSED] == "closed"
+    assert changed(site.url, before) >= {"period", "audit_event"}
