@@ -12,7 +12,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import StreamingResponse
 
 from mne.deps import CurrentUser, SessionDep
-from mne.errors import Invalid, NotFound, envelope
+from mne.errors import Invalid, NotFound, error_response, error_responses
 from mne.exports import iati, iptt, results
 from mne.exports import request as export_request
 from mne.exports.request import IATI, IPTT, RESULTS, ExportRequest
@@ -20,7 +20,7 @@ from mne.exports.streaming import ExportSource, ExportTurn, download
 from mne.filters import Filters, FiltersDep
 from mne.progress.rules import STATUSES
 
-router = APIRouter(prefix="/exports", tags=["exports"])
+router = APIRouter(prefix="/exports", tags=["exports"], responses=error_responses(401))
 
 From = Annotated[str | None, Query(alias="from", description="first period of the range: YYYYQn, or YYYYSn / "
                                                              "YYYY for its first quarter")]
@@ -33,13 +33,9 @@ Bom = Annotated[bool, Query(description="start the file with a UTF-8 byte-order 
                                         "as UTF-8 (default: true)")]
 
 
-def _error(status: int, description: str) -> dict:
-    return {"description": description, "content": {"application/json": {"example": envelope("invalid", "…")}}}
-
-
-FILE_RESPONSES = {422: _error(422, "a parameter is invalid (named in `details`); nothing was sent"),
-                  403: _error(403, "a filter is outside your countries, donors or projects"),
-                  503: _error(503, "every export stream of this worker is busy")}
+FILE_RESPONSES = {422: error_response(422, "a parameter is invalid (named in `details`); nothing was sent"),
+                  403: error_response(403, "a filter is outside your countries, donors or projects"),
+                  503: error_response(503, "every export stream of this worker is busy, or the database is")}
 
 
 def asked(session, principal, kind: str, filters: Filters, period_from, to, as_of, include_pending,
@@ -89,7 +85,8 @@ def iptt_xlsx(session: SessionDep, source: ExportSource, principal: CurrentUser,
 
 @router.get("/iati.xml", response_class=StreamingResponse, responses={
     200: {"content": {"application/xml": {}}, "description": "IATI 2.03 activities, one per project"},
-    404: _error(404, "no project in your scope matches the filters (an IATI file holds at least one activity)"),
+    404: error_response(404, "no project in your scope matches the filters (an IATI file holds at least one "
+                             "activity)"),
     **FILE_RESPONSES})
 def iati_xml(request: Request, session: SessionDep, source: ExportSource, principal: CurrentUser,
              filters: FiltersDep, _stream: ExportTurn, period_from: From = None, to: To = None,
@@ -107,7 +104,7 @@ def iati_xml(request: Request, session: SessionDep, source: ExportSource, princi
                     lambda conn: iati.xml_chunks(conn, export, org_ref=org_ref, org_name=org_name))
 
 
-@router.get("/{filename}", responses={422: _error(422, "there is no such export")})
+@router.get("/{filename}", responses={422: error_response(422, "there is no such export")})
 def unknown_format(filename: str, principal: CurrentUser):
     """Any other file name: say which exports there are (routes above take precedence)."""
     raise Invalid.field("format", f"there is no export {filename!r}: use results.csv, iptt.csv, iptt.xlsx or iati.xml")

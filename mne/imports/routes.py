@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
 from starlette.datastructures import UploadFile
+from starlette.exceptions import HTTPException
 
 from mne.deps import EditorUser, SessionDep
 from mne.errors import (
@@ -14,13 +15,14 @@ from mne.errors import (
     LengthRequired,
     PayloadTooLarge,
     UnsupportedMediaType,
-    envelope,
+    error_response,
+    error_responses,
 )
 from mne.imports import service
 from mne.imports.schemas import ImportReport
 from mne.imports.sheets import ENCODINGS
 
-router = APIRouter(prefix="/imports", tags=["imports"])
+router = APIRouter(prefix="/imports", tags=["imports"], responses=error_responses(401, 503))
 
 RAW_TYPES = ("text/csv", "text/plain", "application/csv", "application/octet-stream",
              "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "application/vnd.ms-excel")
@@ -44,7 +46,12 @@ async def uploaded(request: Request) -> service.Upload:
     content_type = request.headers.get("content-type", "")
     encoding = request.query_params.get("encoding", "auto")
     if content_type.startswith("multipart/form-data"):
-        form = await request.form(max_files=1, max_fields=20)
+        try:
+            form = await request.form(max_files=1, max_fields=20)
+        except HTTPException as exc:
+            if exc.status_code != 400:  # 413 from the body size limit passes on as it is
+                raise
+            raise Invalid.field("file", f"the multipart body cannot be read ({exc.detail})") from None
         upload = form.get("file")
         if not isinstance(upload, UploadFile):
             raise Invalid.field("file", "choose a file to upload")
@@ -69,10 +76,6 @@ async def uploaded(request: Request) -> service.Upload:
 Uploaded = Annotated[service.Upload, Depends(uploaded)]
 
 
-def _error(description: str) -> dict:
-    return {"description": description, "content": {"application/json": {"example": envelope("invalid", "…")}}}
-
-
 # The body is read by `uploaded`, not by a parameter: declared here for the API's readers.
 REQUEST_BODY = {"requestBody": {"required": True, "content": {
     "multipart/form-data": {"schema": {
@@ -87,11 +90,11 @@ REQUEST_BODY = {"requestBody": {"required": True, "content": {
 # The upload first: `uploaded` refuses a body over the size limit before anything reads it (a
 # browser session's CSRF check reads the form), and no database turn is held while it arrives.
 @router.post("/results", response_model=ImportReport, openapi_extra=REQUEST_BODY, responses={
-    403: _error("a country officer imports results; another role is refused"),
-    411: _error("the upload has no Content-Length"),
-    413: _error("the file is over the size limit (MNE_IMPORT_MAX_BYTES)"),
-    415: _error("neither a multipart upload nor a CSV or .xlsx body"),
-    422: _error("the file cannot be read (field `file`), or, with dry_run=false, rows are refused: `details` "
+    403: error_response(403, "a country officer imports results; another role is refused"),
+    411: error_response(411, "the upload has no Content-Length"),
+    413: error_response(413, "the file is over the size limit (MNE_IMPORT_MAX_BYTES)"),
+    415: error_response(415, "neither a multipart upload nor a CSV or .xlsx body"),
+    422: error_response(422, "the file cannot be read (field `file`), or, with dry_run=false, rows are refused: `details` "
                 "lists each with its `line`, `column`, `cell` and `message`; nothing was written")})
 def import_results(upload: Uploaded, principal: EditorUser, session: SessionDep, request: Request,
                    dry_run: Annotated[bool, Query(description="check and report only (the default); "

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query, Response
 
 from mne.deps import INT_MAX, CurrentUser, Offset, SessionDep
 from mne.dimensions import DIMENSIONS
+from mne.errors import error_responses
 from mne.filters import FiltersDep
 from mne.progress import service
 from mne.progress.schemas import (
@@ -19,7 +20,8 @@ from mne.progress.schemas import (
 )
 from mne.reference.periods import resolve_as_of, resolve_periods
 
-router = APIRouter(prefix="/api/v1", tags=["progress"])
+# 403: a filter outside the caller's countries or donors.
+router = APIRouter(prefix="/api/v1", tags=["progress"], responses=error_responses(401, 403, 422, 503))
 
 AsOf = Annotated[str | None, Query(description="YYYYQn (or YYYYSn, YYYY: their last quarter); "
                                                "default: the latest period whose due date has passed")]

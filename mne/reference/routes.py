@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, status
 
 from mne.deps import AdminUser, CurrentUser, SessionDep
+from mne.errors import error_responses
 from mne.reference import service
 from mne.reference.schemas import (
     CountryRead,
@@ -17,7 +18,7 @@ from mne.reference.schemas import (
     SubregionRead,
 )
 
-router = APIRouter(prefix="/api/v1", tags=["reference data"])
+router = APIRouter(prefix="/api/v1", tags=["reference data"], responses=error_responses(401, 422, 503))
 
 
 @router.get("/priorities", response_model=list[PriorityRead])
@@ -40,7 +41,7 @@ def list_periods(session: SessionDep, _: CurrentUser):
     return service.periods(session)
 
 
-@router.patch("/periods/{code}", response_model=PeriodRead)
+@router.patch("/periods/{code}", response_model=PeriodRead, responses=error_responses(403, 404, 409, 413))
 def update_period(code: str, body: PeriodUpdate, session: SessionDep, user: AdminUser):
     return service.set_period_status(session, code, body.status, actor_id=user.id)
 
@@ -50,7 +51,8 @@ def list_donors(session: SessionDep, _: CurrentUser):
     return service.donors(session)
 
 
-@router.post("/donors", response_model=DonorRead, status_code=status.HTTP_201_CREATED)
+@router.post("/donors", response_model=DonorRead, status_code=status.HTTP_201_CREATED,
+             responses=error_responses(403, 409, 413))
 def create_donor(body: DonorCreate, session: SessionDep, user: AdminUser):
     return service.create_donor(session, body, actor_id=user.id)
 
