@@ -47,7 +47,7 @@ PLAN_ENV = "MNE_LOAD_PLAN"
 
 if __name__ != "__main__":
     # Loaded by locust (which has patched the standard library for gevent by now).
-    from locust import FastHttpUser, constant, task
+    from locust import FastHttpUser, between, constant, task
 
     PLAN = json.loads(Path(os.environ[PLAN_ENV]).read_text())
     DASHBOARD, LISTS, WRITES, APPROVALS = PLAN["mix"]
@@ -56,7 +56,8 @@ if __name__ != "__main__":
     class MneUser(FastHttpUser):
         """One person of the mix (see the module's docstring)."""
 
-        wait_time = constant(PLAN.get("wait", 0))
+        # Think time: uniform around the plan's mean (0: the next request at once).
+        wait_time = between(PLAN["wait"] * 0.5, PLAN["wait"] * 1.5)
 
         def on_start(self) -> None:
             index = next(_next_user)
@@ -123,7 +124,7 @@ if __name__ != "__main__":
     class Ceiling(FastHttpUser):
         """The trivial endpoint of the same app: what the server and locust manage at most."""
 
-        wait_time = constant(PLAN.get("wait", 0))
+        wait_time = constant(0)  # the most it can take, whatever the mix's think time
 
         @task
         def healthz(self) -> None:
@@ -382,6 +383,82 @@ def run_locust(server: Server, plan_path: Path, user_class: str, users: int, sec
             "exit": done.returncode, "stderr": done.stderr[-3000:] if done.returncode and not failures else ""}
 
 
+class ConnectionWatch:
+    """The most connections the server held to a PostgreSQL database at once (sampled every
+    0.5 s): workers × pool must stay below max_connections."""
+
+    def __init__(self, url: str) -> None:
+        import threading
+
+        self.url, self.peak, self.limit = url, 0, None
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True) if url.startswith("postgresql") else None
+        if self._thread:
+            self._thread.start()
+
+    def _run(self) -> None:
+        from sqlalchemy import create_engine, text
+        from sqlalchemy.engine import make_url
+
+        engine = create_engine(self.url, pool_size=1)
+        with engine.connect() as conn:
+            self.limit = int(conn.execute(text("SHOW max_connections")).scalar())
+            name = make_url(self.url).database
+            while not self._stop.wait(0.5):
+                count = conn.execute(text("SELECT count(*) FROM pg_stat_activity WHERE datname = :n AND "
+                                          "pid <> pg_backend_pid()"), {"n": name}).scalar()
+                self.peak = max(self.peak, count)
+                conn.rollback()
+        engine.dispose()
+
+    def stop(self) -> str:
+        if not self._thread:
+            return ""
+        self._stop.set()
+        self._thread.join(timeout=5)
+        return f"; at most {self.peak} connections to the database at once (max_connections {self.limit})"
+
+
+def cpu_seconds(server: Server, url: str) -> dict[str, dict[int, float]]:
+    """CPU seconds (user + system) used so far by each worker process and, on PostgreSQL, by each
+    server process serving the database: the difference over a run is what its requests cost."""
+    import psutil
+
+    def used(pid: int) -> float | None:
+        try:
+            times = psutil.Process(pid).cpu_times()
+            return times.user + times.system
+        except psutil.Error:
+            return None
+
+    main = psutil.Process(server.process.pid)  # with one worker, it serves itself
+    workers = {process.pid: used(process.pid) for process in [main, *main.children()]}
+    backends: dict[int, float | None] = {}
+    if url.startswith("postgresql"):
+        from sqlalchemy import create_engine, text
+        from sqlalchemy.engine import make_url
+        from sqlalchemy.pool import NullPool
+
+        engine = create_engine(url, poolclass=NullPool)
+        with engine.connect() as conn:
+            pids = conn.execute(text("SELECT pid FROM pg_stat_activity WHERE datname = :n AND pid <> pg_backend_pid()"),
+                                {"n": make_url(url).database}).scalars().all()
+        engine.dispose()
+        backends = {pid: used(pid) for pid in pids}
+    return {"app": {k: v for k, v in workers.items() if v is not None},
+            "database": {k: v for k, v in backends.items() if v is not None}}
+
+
+def cpu_per_request(before: dict, after: dict, requests: int) -> dict[str, float]:
+    """Milliseconds of CPU per request, by side (a database process that ended during the run is
+    missed, so the database's figure is a lower bound)."""
+    out = {}
+    for side in ("app", "database"):
+        spent = sum(value - before[side].get(pid, 0.0) for pid, value in after[side].items())
+        out[side] = spent / requests * 1000 if requests else 0.0
+    return out
+
+
 def _ms(value: str) -> float | None:
     return None if value in ("", "N/A") else float(value)
 
@@ -439,7 +516,8 @@ def main() -> int:
     parser.add_argument("--pool-size", type=int, default=None, help="MNE_DB_POOL_SIZE (default: the app's)")
     parser.add_argument("--mix", default="60,20,15,5",
                         help="weights of dashboard pages, lists, saves and submissions, approvals")
-    parser.add_argument("--wait", type=float, default=0.0, help="think time between a user's requests (s)")
+    parser.add_argument("--wait", type=float, default=2.0,
+                        help="mean think time between a user's requests (s; uniform from half to 1.5 times)")
     parser.add_argument("--workdir", default="/tmp/mne-load")
     parser.add_argument("--report", default=None, help="Markdown report (default: WORKDIR/load-report.md)")
     args = parser.parse_args()
@@ -461,28 +539,39 @@ def main() -> int:
     print(f"plan: {args.users} users, {plan['totals']['edits']} results to edit and "
           f"{plan['totals']['approvals']} to approve, {plan['totals']['officers']} officers", flush=True)
     server = Server(url, args.workers, workdir, args.pool_size)
+    watch = ConnectionWatch(url)
     runs = []
     try:
         stamp = int(time.time())
-        runs.append(run_locust(server, plan_path, "MneUser", args.users, args.duration, workdir / f"mix-{stamp}"))
-        if args.ceiling_duration:
-            runs.append(run_locust(server, plan_path, "Ceiling", args.users, args.ceiling_duration,
-                                   workdir / f"ceiling-{stamp}"))
+        jobs = [("MneUser", args.duration, "mix")] + ([("Ceiling", args.ceiling_duration, "ceiling")]
+                                                    if args.ceiling_duration else [])
+        for user_class, seconds, label in jobs:
+            before = cpu_seconds(server, url)
+            run = run_locust(server, plan_path, user_class, args.users, seconds, workdir / f"{label}-{stamp}")
+            total = next((r["requests"] for r in run["rows"] if r["name"] == "all requests"), 0)
+            run["cpu_ms_per_request"] = cpu_per_request(before, cpu_seconds(server, url), total)
+            runs.append(run)
     finally:
+        connections = watch.stop()
         server.stop()
     errors_in_log = sum(1 for line in server.log.read_text(errors="replace").splitlines()
                         if "Traceback" in line or " 500 " in line)
     header = (f"Load test, {started_at:%Y-%m-%d %H:%M} UTC: {args.users} users for {args.duration} s, "
-              + (f"{args.wait} s think time" if args.wait else "no think time")
+              + (f"think time {args.wait / 2:g}–{args.wait * 1.5:g} s" if args.wait else "no think time")
               + f", mix {args.mix} (dashboard, lists, saves and submissions, approvals)")
     report = "\n".join([
         header,
         f"Database: {'the given one' if args.existing else f'PostgreSQL, demo scale {args.scale}'}"
         + (f" (seeded in {seeded:.0f} s)" if seeded else "") + f"; `mne serve --workers {args.workers}`"
-        + (f", MNE_DB_POOL_SIZE={args.pool_size}" if args.pool_size else ""),
+        + (f", MNE_DB_POOL_SIZE={args.pool_size}" if args.pool_size else "") + connections,
         f"Machine: {host}",
         f"Server log: {errors_in_log} tracebacks or 500s",
         "", table(runs), ""])
+    for run in runs:
+        cpu = run["cpu_ms_per_request"]
+        report += (f"\nCPU per request ({'mix' if run['class'] == 'MneUser' else 'ceiling'}): app workers "
+                   f"{cpu['app']:.0f} ms" + (f", PostgreSQL {cpu['database']:.0f} ms" if url.startswith("postgresql")
+                                             else "") + "")
     for run in runs:
         for failure in run["failures"]:
             report += f"\nfailure ({run['class']}): {failure['count']} × {failure['name']}: {failure['error']}"
