@@ -18,7 +18,19 @@ from pathlib import Path
 
 from tests.serving import free_port
 
-BIN = Path(os.environ.get("MNE_PG_BIN", "/usr/lib/postgresql/15/bin"))
+
+def _server_binaries() -> Path:
+    """MNE_PG_BIN, else the newest Debian/Ubuntu PostgreSQL, else wherever `initdb` is on PATH."""
+    if os.environ.get("MNE_PG_BIN"):
+        return Path(os.environ["MNE_PG_BIN"])
+    installed = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"), key=lambda p: int(p.parts[-3]))
+    if installed:
+        return installed[-1].parent
+    found = shutil.which("initdb")
+    return Path(found).parent if found else Path("/usr/lib/postgresql/15/bin")
+
+
+BIN = _server_binaries()
 OWNER = "postgres"
 
 
