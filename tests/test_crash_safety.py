@@ -247,19 +247,19 @@ def crash(site: Site, monkeypatch, start: Callable[[Served], Request], *, last: 
     `written`; assert that every table is as before (and return their checksums). On SQLite a
     large transaction `spills` uncommitted pages into the write-ahead log before it is killed."""
     before = table_checksums(site.url)
-    if site.backend == "sqlite":
-        monkeypatch.setenv("PYTHONPATH", str(HOOK))
-        monkeypatch.setenv("CRASH_PAUSE_AT", rf'^\s*(INSERT INTO|UPDATE|DELETE FROM) "?{last}\b')
-        monkeypatch.setenv("CRASH_PAUSE_MARK", str(site.workdir / "paused"))
     spilled = None
-    with serve(site.url, site.workdir) as served:
-        if site.backend == "postgresql":
-            lock = lock or f'LOCK TABLE "{last}" IN ACCESS EXCLUSIVE MODE'
-            request = crash_postgresql(site, served, lambda: start(served), last=last, lock=lock, written=written)
-        else:
-            request, spilled = crash_sqlite(site, served, lambda: start(served))
-    for name in ("PYTHONPATH", "CRASH_PAUSE_AT", "CRASH_PAUSE_MARK"):
-        monkeypatch.delenv(name, raising=False)
+    with monkeypatch.context() as env:  # the hook's variables reach this server only
+        if site.backend == "sqlite":
+            env.setenv("PYTHONPATH", str(HOOK), prepend=os.pathsep)
+            env.setenv("CRASH_PAUSE_AT", rf'^\s*(INSERT INTO|UPDATE|DELETE FROM) "?{last}\b')
+            env.setenv("CRASH_PAUSE_MARK", str(site.workdir / "paused"))
+        with serve(site.url, site.workdir) as served:
+            if site.backend == "postgresql":
+                lock = lock or f'LOCK TABLE "{last}" IN ACCESS EXCLUSIVE MODE'
+                request = crash_postgresql(site, served, lambda: start(served), last=last, lock=lock,
+                                           written=written)
+            else:
+                request, spilled = crash_sqlite(site, served, lambda: start(served))
     request.assert_unanswered()
     if spilled is not None and spills:
         assert spilled > 0, "the transaction left nothing uncommitted in the write-ahead log"
