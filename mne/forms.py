@@ -15,6 +15,7 @@ from pydantic import BaseModel, ValidationError
 from starlette.datastructures import FormData
 
 from mne.errors import DomainError, NotFound
+from mne.text import clip, forbidden_character
 
 
 def sentence(message: str) -> str:
@@ -124,14 +125,23 @@ async def _form_data(request: Request) -> FormData:
 FormDataDep = Annotated[FormData, Depends(_form_data)]
 
 
+def _control(value: str) -> str | None:
+    return forbidden_character(value, multiline=True)
+
+
 async def refuse_nul(request: Request) -> None:
-    """A NUL character is never valid in a path, query or form field (PostgreSQL cannot store or
-    compare it): refuse the request as bad input instead of failing in the database."""
-    if "\x00" in request.scope.get("path", "") or any(
-            "\x00" in k or "\x00" in v for k, v in request.query_params.multi_items()):
-        raise DomainError("the address contains a NUL character", code="bad_request")
+    """A NUL or other control character is never valid in a path, query or form field (PostgreSQL
+    cannot store or compare NUL): refuse the request as bad input instead of failing in the
+    database. The rule is the schemas' (`mne.text`); a textarea's tabs and line breaks pass."""
+    if _control(request.scope.get("path", "")) or any(
+            _control(k) or _control(v) for k, v in request.query_params.multi_items()):
+        raise DomainError("the address contains a control character (such as NUL)", code="bad_request")
     if request.method not in ("GET", "HEAD", "OPTIONS") and request.headers.get("content-type", "").startswith(
             ("application/x-www-form-urlencoded", "multipart/form-data")):
         for key, value in (await request.form()).multi_items():
-            if "\x00" in key or (isinstance(value, str) and "\x00" in value):
-                raise DomainError("the form contains a NUL character", code="bad_request")
+            char = _control(key) or (_control(value) if isinstance(value, str) else None)
+            if char:
+                field = clip(key, 60) if not _control(key) else ""
+                raise DomainError(f"the form contains a control character ({char})",
+                                  details=[{"field": field, "message": f"must not contain control characters such as {char}"}],
+                                  code="bad_request")

@@ -304,6 +304,11 @@ def test_admin_adds_a_period_with_the_default_due_date(client, session, admin):
     ({"code": "2025Q5"}, "code", "yyyyqn"),
     ({"code": "25Q1"}, "code", "yyyyqn"),
     ({"code": "2025-Q1"}, "code", "yyyyqn"),
+    # Year 0 has no dates and 9999Q4's due date overflows: both once answered 500.
+    ({"code": "0000Q1"}, "code", "from 1900 to 2199"),
+    ({"code": "9999Q4"}, "code", "from 1900 to 2199"),
+    ({"code": "2025Q1", "due_date": "9999-12-31"}, "due_date", "less than or equal to 2199-12-31"),
+    ({"code": "2025Q1", "start_date": "0001-01-01"}, "start_date", "greater than or equal to 1900-01-01"),
     ({"code": ""}, "code", ""),
     ({"code": "2024Q4"}, "code", "already exists"),
     ({"code": "2025Q1", "start_date": "2025-02-10", "end_date": "2025-02-01"}, "end_date", "before the start"),

@@ -2,35 +2,46 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from typing import Annotated
 
-from mne.base import Aggregation, Direction, Disaggregation, Level, Measure, ReportingFrequency
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+
+from mne.base import Aggregation, Amount, Direction, Disaggregation, Level, Measure, ReportingFrequency
+from mne.projects.schemas import MAX_COUNTRIES
+from mne.text import InputModel, line, text
 
 INDICATOR_CODE_PATTERN = r"^[A-Za-z0-9._-]{1,32}$"
+# A line per country of the project; period targets for each line over up to 20 years of quarters.
+MAX_TARGETS = MAX_COUNTRIES
+MAX_PERIOD_TARGETS = MAX_COUNTRIES * 80
+Country = line(3, min_length=3)
+PeriodCode = line(8, min_length=1)
+Statement = text(2000, min_length=1)
+# A standard indicator, by code; "" or null: none ("" was once stored as a code, which is no row).
+StandardCode = Annotated[line(16), AfterValidator(lambda v: v or None)]
 
 
-class LineTarget(BaseModel):
+class LineTarget(InputModel):
     model_config = ConfigDict(extra="forbid")
-    country: str = Field(min_length=3, max_length=3)
-    baseline: float = Field(default=0, ge=0, allow_inf_nan=False)
-    target: float = Field(ge=0, allow_inf_nan=False)
-    opening_actual: float = Field(default=0, ge=0, allow_inf_nan=False,
-                                  description="a sum line's achievement before the first reporting period")
+    country: Country
+    baseline: Amount = 0
+    target: Amount
+    opening_actual: Amount = Field(default=0, description="a sum line's achievement before the first reporting period")
 
 
-class PeriodTargetIn(BaseModel):
+class PeriodTargetIn(InputModel):
     model_config = ConfigDict(extra="forbid")
-    country: str = Field(min_length=3, max_length=3)
-    period: str = Field(min_length=1, max_length=8)
-    target: float = Field(ge=0, allow_inf_nan=False)
+    country: Country
+    period: PeriodCode
+    target: Amount
 
 
-class IndicatorBase(BaseModel):
+class IndicatorBase(InputModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    statement: str = Field(min_length=1, max_length=2000)
+    statement: Statement
     level: Level = Level.outcome
-    priority: str = Field(min_length=1, max_length=8)
+    priority: line(8, min_length=1)
     measure: Measure = Measure.number
     aggregation: Aggregation | None = Field(default=None, description="default: sum for numbers, latest for percentages")
     direction: Direction = Direction.increase
@@ -39,9 +50,9 @@ class IndicatorBase(BaseModel):
         default=ReportingFrequency.quarterly,
         description="when a result is due: every quarter; semiannual in Q2 and Q4; annual in Q4; "
                     "endline in the period in which the project ends")
-    standard_indicator: str | None = None
-    targets: list[LineTarget] = Field(min_length=1)
-    period_targets: list[PeriodTargetIn] = Field(default_factory=list)
+    standard_indicator: StandardCode | None = None
+    targets: list[LineTarget] = Field(min_length=1, max_length=MAX_TARGETS)
+    period_targets: list[PeriodTargetIn] = Field(default_factory=list, max_length=MAX_PERIOD_TARGETS)
 
     @model_validator(mode="after")
     def _default_aggregation(self):
@@ -51,27 +62,27 @@ class IndicatorBase(BaseModel):
 
 
 class IndicatorCreate(IndicatorBase):
-    code: str = Field(pattern=INDICATOR_CODE_PATTERN, description="1–32 letters, digits, '.', '-', '_'")
+    code: line(32, pattern=INDICATOR_CODE_PATTERN) = Field(description="1–32 letters, digits, '.', '-', '_'")
 
 
-class IndicatorUpdate(BaseModel):
+class IndicatorUpdate(InputModel):
     """PATCH: given fields change; `targets` and `period_targets`, when given, replace the lists."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    code: str | None = Field(default=None, pattern=INDICATOR_CODE_PATTERN)
-    statement: str | None = Field(default=None, min_length=1, max_length=2000)
+    code: line(32, pattern=INDICATOR_CODE_PATTERN) | None = None
+    statement: Statement | None = None
     level: Level | None = None
-    priority: str | None = None
+    priority: line(8, min_length=1) | None = None
     measure: Measure | None = None
     aggregation: Aggregation | None = None
     direction: Direction | None = None
     disaggregation: Disaggregation | None = None
     reporting_frequency: ReportingFrequency | None = None
-    standard_indicator: str | None = None
-    targets: list[LineTarget] | None = Field(default=None, min_length=1)
-    period_targets: list[PeriodTargetIn] | None = None
-    reason: str | None = Field(default=None, max_length=5_000,
+    standard_indicator: StandardCode | None = None
+    targets: list[LineTarget] | None = Field(default=None, min_length=1, max_length=MAX_TARGETS)
+    period_targets: list[PeriodTargetIn] | None = Field(default=None, max_length=MAX_PERIOD_TARGETS)
+    reason: text(5_000) | None = Field(default=None,
                                description="why baselines or targets change: required once a result is approved")
 
 

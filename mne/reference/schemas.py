@@ -6,7 +6,11 @@ from datetime import date
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from mne.base import Aggregation, Disaggregation, Measure, PeriodStatus
+from mne.base import Aggregation, Day, Disaggregation, Measure, PeriodStatus
+from mne.text import InputModel, line, text
+
+# A reporting period's code: a quarter of a year within the dates people may enter (mne.base.Day).
+PERIOD_CODE_PATTERN = r"^(19|20|21)\d{2}Q[1-4]$"
 
 KOSOVO = "XKX"
 KOSOVO_FOOTNOTE = (
@@ -48,7 +52,7 @@ class PeriodRead(ReadModel):
     status: PeriodStatus
 
 
-class PeriodUpdate(BaseModel):
+class PeriodUpdate(InputModel):
     model_config = ConfigDict(extra="forbid")
     status: PeriodStatus
 
@@ -58,10 +62,10 @@ class DonorRead(ReadModel):
     name: str
 
 
-class DonorCreate(BaseModel):
+class DonorCreate(InputModel):
     model_config = ConfigDict(extra="forbid")
-    code: str = Field(pattern=r"^[A-Za-z0-9._-]{2,32}$", description="2–32 letters, digits, '.', '-', '_'")
-    name: str = Field(min_length=1, max_length=200)
+    code: line(32, pattern=r"^[A-Za-z0-9._-]{2,32}$") = Field(description="2–32 letters, digits, '.', '-', '_'")
+    name: line(200, min_length=1)
 
 
 class StandardIndicatorRead(ReadModel):
@@ -73,26 +77,27 @@ class StandardIndicatorRead(ReadModel):
     disaggregation: str
 
 
-class PeriodCreate(BaseModel):
+class PeriodCreate(InputModel):
     """A new reporting period. Blank dates default to the calendar quarter of `code` and a due
     date 30 days after the end."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-    code: str = Field(pattern=r"^\d{4}Q[1-4]$", description="a quarter written YYYYQn, e.g. 2025Q1")
-    start_date: date | None = None
-    end_date: date | None = None
-    due_date: date | None = None
+    code: line(16, pattern=PERIOD_CODE_PATTERN) = Field(description="a quarter written YYYYQn, e.g. 2025Q1, "
+                                                                    "of a year from 1900 to 2199")
+    start_date: Day | None = None
+    end_date: Day | None = None
+    due_date: Day | None = None
     status: PeriodStatus = PeriodStatus.open
 
 
-class StandardIndicatorUpdate(BaseModel):
+class StandardIndicatorUpdate(InputModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-    statement: str = Field(min_length=1, max_length=400)
+    statement: text(400, min_length=1)
     measure: Measure
     aggregation: Aggregation
     disaggregation: Disaggregation = Disaggregation.none
 
 
 class StandardIndicatorCreate(StandardIndicatorUpdate):
-    code: str = Field(pattern=r"^[A-Za-z0-9._-]{2,16}$", description="2–16 letters, digits, '.', '-', '_'")
-    priority_code: str = Field(min_length=1, max_length=8)
+    code: line(16, pattern=r"^[A-Za-z0-9._-]{2,16}$") = Field(description="2–16 letters, digits, '.', '-', '_'")
+    priority_code: line(8, min_length=1)

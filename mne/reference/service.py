@@ -9,7 +9,7 @@ from sqlmodel import Session, col, func, select
 
 from mne import locks
 from mne.audit import service as audit
-from mne.base import Aggregation, Measure
+from mne.base import EARLIEST_DATE, LATEST_DATE, Aggregation, Measure
 from mne.errors import Conflict, Invalid, NotFound
 from mne.indicators.models import Indicator
 from mne.progress import snapshots
@@ -105,6 +105,8 @@ def quarter_bounds(code: str) -> tuple[date, date]:
     if match is None:
         raise Invalid.field("code", "write the period as a quarter YYYYQn, e.g. 2025Q1")
     year, quarter = int(match[1]), int(match[2])
+    if not EARLIEST_DATE.year <= year <= LATEST_DATE.year:  # year 0 has no dates; 9999Q4's due date overflows
+        raise Invalid.field("code", f"the year must be from {EARLIEST_DATE.year} to {LATEST_DATE.year}")
     start = date(year, 3 * quarter - 2, 1)
     end = (date(year + 1, 1, 1) if quarter == 4 else date(year, 3 * quarter + 1, 1)) - timedelta(days=1)
     return start, end

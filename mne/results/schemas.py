@@ -6,55 +6,58 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from mne.base import ResultStatus
+from mne.base import Amount, Count, Id, ResultStatus
+from mne.text import InputModel, line, text
+
+Country = line(3, min_length=3)
+PeriodCode = line(8, min_length=1)
 
 
-class Disaggregation(BaseModel):
+class Disaggregation(InputModel):
     """Values by sex and, for `sex_age` indicators, by age group. For a `number` indicator each group
     adds up to the value; for a `percentage` indicator each is the percentage within that group
     (0–100) and they need not add up."""
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
-    female: float | None = Field(default=None, ge=0)
-    male: float | None = Field(default=None, ge=0)
-    other: float | None = Field(default=None, ge=0)
-    age_0_17: float | None = Field(default=None, ge=0, alias="0-17")
-    age_18_59: float | None = Field(default=None, ge=0, alias="18-59")
-    age_60_plus: float | None = Field(default=None, ge=0, alias="60+")
+    female: Amount | None = None
+    male: Amount | None = None
+    other: Amount | None = None
+    age_0_17: Amount | None = Field(default=None, alias="0-17")
+    age_18_59: Amount | None = Field(default=None, alias="18-59")
+    age_60_plus: Amount | None = Field(default=None, alias="60+")
 
 
-class ResultWrite(BaseModel):
+class ResultWrite(InputModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    indicator_id: int
-    country: str = Field(min_length=3, max_length=3)
-    period: str = Field(min_length=1, max_length=8)
-    value: float | None = Field(default=None, ge=0, allow_inf_nan=False,
-                                description="may be left out when numerator and denominator are given")
+    indicator_id: Id
+    country: Country
+    period: PeriodCode
+    value: Amount | None = Field(default=None, description="may be left out when numerator and denominator are given")
     disaggregation: Disaggregation | None = None
-    numerator: int | None = Field(default=None, ge=0, description="a percentage's count: 0 ≤ numerator ≤ denominator")
-    denominator: int | None = Field(default=None, gt=0,
-                                    description="a percentage's base: value = 100 × numerator / denominator")
-    narrative: str = Field(default="", max_length=10_000)
-    means_of_verification: str = Field(default="", max_length=2_000)
-    version: int | None = Field(default=None, ge=1, description="required to update an existing result")
+    numerator: Count | None = Field(default=None, description="a percentage's count: 0 ≤ numerator ≤ denominator")
+    denominator: Count | None = Field(default=None, gt=0,
+                                      description="a percentage's base: value = 100 × numerator / denominator")
+    narrative: text(10_000) = ""
+    means_of_verification: text(2_000) = ""
+    version: Count | None = Field(default=None, ge=1, description="required to update an existing result")
 
 
-class NoteBody(BaseModel):
+class NoteBody(InputModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-    note: str = Field(min_length=1, max_length=5_000)
+    note: text(5_000, min_length=1)
 
 
-class ReasonBody(BaseModel):
+class ReasonBody(InputModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-    reason: str = Field(min_length=1, max_length=5_000)
+    reason: text(5_000, min_length=1)
 
 
-class PeriodSubmit(BaseModel):
+class PeriodSubmit(InputModel):
     model_config = ConfigDict(extra="forbid")
-    period: str
-    country: str | None = None
+    period: PeriodCode
+    country: Country | None = None
 
 
 class Flag(BaseModel):

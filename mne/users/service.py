@@ -18,6 +18,7 @@ from mne.audit import service as audit
 from mne.auth import sessions
 from mne.base import Role, utcnow
 from mne.errors import Conflict, Invalid, NotFound
+from mne import text
 from mne.reference.models import Country, Donor
 from mne.users import security
 from mne.users.models import ApiToken, User, UserCountry, UserDonor
@@ -87,7 +88,15 @@ def _check_name(name: str) -> str:
     name = name.strip()
     if len(name) > NAME_MAX:
         raise Invalid.field("name", f"name must have at most {NAME_MAX} characters")
-    return name
+    return _one_line("name", name)
+
+
+def _one_line(field: str, value: str) -> str:
+    """The rule of every schema's text (`mne.text`): no NUL or other control character."""
+    try:
+        return text.check(value, multiline=False)
+    except ValueError as exc:
+        raise Invalid.field(field, str(exc)) from None
 
 
 def _gather(*checks) -> None:
@@ -281,6 +290,7 @@ def create_token(session: Session, user: User, name: str = "", *, actor_id: int 
     name = name.strip()
     if len(name) > TOKEN_NAME_MAX:
         raise Invalid.field("name", f"name must have at most {TOKEN_NAME_MAX} characters")
+    _one_line("name", name)
     if days is not None and not 1 <= days <= TOKEN_DAYS_MAX:
         raise Invalid.field("days", f"a token expires after 1 to {TOKEN_DAYS_MAX} days")
     secret = security.new_secret(security.TOKEN_PREFIX)

@@ -1,0 +1,109 @@
+"""The request body size limit, in one place for every route (API bodies and form posts).
+
+A pure ASGI middleware: a body whose Content-Length is over the limit is refused before anything
+reads it; a body sent without one (chunked) is counted as it streams, and refused as soon as it
+passes the limit. Either way the answer is 413 `too_large` with the error envelope (API) or the
+error page (a browser), built by the app's own error response. Starlette's `RequestBodyLimitMiddleware`
+does the counting too, but answers plain text and signals through private exceptions.
+
+Uploads of results (`import_paths`) have the larger `MNE_IMPORT_MAX_BYTES`, plus room for a
+form's other fields; their routes also check the size themselves, with a more precise message.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+# A form's fields beside an uploaded file (as `mne.imports.routes.uploaded` allows).
+FORM_ROOM = 64 * 1024
+
+
+class BodyTooLarge(HTTPException):
+    """Raised from `receive` when a streamed body passes the limit. An HTTPException, so a route
+    or parser that meets it passes it on; whatever answer the app then starts, the middleware
+    replaces it with its own 413."""
+
+    def __init__(self) -> None:
+        super().__init__(status_code=413, detail="the request body is too large")
+
+
+def mebibytes(n: int) -> str:
+    return f"{n / 1024 / 1024:.1f} MB" if n >= 1024 * 1024 else f"{n // 1024} KB"
+
+
+class BodySizeLimit:
+    def __init__(self, app: ASGIApp, *, max_bytes: int, import_max_bytes: int, import_paths: frozenset[str],
+                 respond: Callable[[Request, int], Response | Awaitable[Response]]) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+        self.import_limit = import_max_bytes + FORM_ROOM
+        self.import_paths = import_paths
+        self.respond = respond  # (request, limit) -> the 413 answer
+
+    def limit_for(self, scope: Scope) -> int:
+        return self.import_limit if scope["path"] in self.import_paths else self.max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        limit = self.limit_for(scope)
+        declared = _content_length(scope["headers"])
+        if declared is not None and declared > limit:
+            await self._refuse(scope, receive, send, limit)
+            return
+
+        received = 0
+        exceeded = False
+        started = False  # whether the app's answer has gone out
+        replaced = False  # whether ours went out instead
+
+        async def counting_receive() -> Message:
+            nonlocal received, exceeded
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    exceeded = True
+                    raise BodyTooLarge()
+            return message
+
+        async def guarded_send(message: Message) -> None:
+            nonlocal started, replaced
+            if replaced:
+                return  # the rest of the app's own answer to an oversized body
+            if exceeded and not started and message["type"] == "http.response.start":
+                replaced = True
+                await self._refuse(scope, receive, send, limit)
+                return
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, counting_receive, guarded_send)
+        except BodyTooLarge:
+            if started:
+                raise
+            if not replaced:
+                await self._refuse(scope, receive, send, limit)
+
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send, limit: int) -> None:
+        response = self.respond(Request(scope, receive), limit)
+        if isinstance(response, Awaitable):
+            response = await response
+        response.headers["Connection"] = "close"  # the rest of the body is not read
+        await response(scope, receive, send)
+
+
+def _content_length(headers: list[tuple[bytes, bytes]] | Mapping) -> int | None:
+    for key, value in headers:
+        if key.lower() == b"content-length":
+            text = value.decode("latin-1").strip()
+            return int(text) if text.isdigit() else None
+    return None
