@@ -387,8 +387,10 @@ def backup_command(
     file: Annotated[str, typer.Argument(help="The file to write (replaced once the new backup is complete); "
                                              "- for standard output.")],
 ) -> None:
-    """Back up the whole database into FILE, consistently while the app runs: SQLite's online
-    backup (the file is a SQLite database) or pg_dump's custom format (PostgreSQL)."""
+    """Back up the whole database into FILE, while the app runs.
+
+    SQLite's online backup (the file is a SQLite database) or pg_dump's custom format
+    (PostgreSQL), consistent as of one moment."""
     from mne import backup
 
     bar, progress = _backup_progress()
@@ -406,8 +408,10 @@ def restore_command(
                                              "- for standard input.")],
     force: Annotated[bool, typer.Option("--force", help="Replace a database that holds data.")] = False,
 ) -> None:
-    """Replace the database by the backup FILE. Refuses a database that holds data (anything
-    beyond the reference data) unless --force; stop the app while restoring."""
+    """Replace the database by the backup FILE (stop the app first).
+
+    Refuses a database that holds data (anything beyond the reference data) unless --force,
+    and a backup of the other kind of database."""
     from mne import backup
 
     bar, progress = _backup_progress()
