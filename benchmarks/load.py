@@ -10,12 +10,15 @@ it is the locustfile. The driver:
    the database, so no Argon2 sign-in or throttle is in the way), the pages it reads, and the
    results it alone edits and approves (see "Users" below);
 3. serves the app with ``mne serve --workers N`` on 127.0.0.1, as deployed (access log on);
-4. runs locust headless: --users users for --duration seconds, no think time (each user sends
-   its next request as soon as the last is answered: 50 users keep 50 requests in flight);
-5. runs the same again against ``/healthz`` only (the ceiling: the same app, served the same
-   way, doing no work);
+4. runs locust headless: --users users for --duration seconds, each thinking 1–3 s between
+   requests (--wait 2, the mean; --wait 0 sends the next request as soon as the last is
+   answered, so 50 users keep 50 requests in flight: the server's saturation);
+5. runs 50 users again against ``/healthz`` only, with no think time (the ceiling: the same app,
+   served the same way, doing no work);
 6. prints and writes (--report, Markdown, and beside it JSON) a table: requests/s, p50/p95/p99
-   per endpoint, failures. Exits 1 if any request failed.
+   per endpoint, failures; with the CPU time each request cost the app's workers and PostgreSQL
+   (psutil, before and after each run) and the most database connections held at once.
+   Exits 1 if any request failed or the server logged a 500.
 
 Users. Each simulated user does, by request count: 60 % dashboard and drill-down pages, 20 %
 lists and the results grid, 15 % result saves and submissions, 5 % approvals. It reads as a
@@ -28,7 +31,7 @@ regional reviewer, take results from a queue of its own (results submitted befor
 lines nobody edits during it). So no two users ever write the same result: every 409 would be
 a genuine error, and is counted as a failure, as is any status other than the expected one.
 
-    .venv/bin/python benchmarks/load.py --reuse               # demo scale 10, 4 workers, 50 users, 60 s
+    .venv/bin/python benchmarks/load.py --reuse   # demo scale 10, 4 workers, 50 users, 60 s
     .venv/bin/python benchmarks/load.py --existing --database-url sqlite:///small.db \\
         --users 5 --duration 5 --workers 1 --ceiling-duration 0
 """
