@@ -30,7 +30,7 @@ from mne.imports import pages as import_pages
 from mne.imports import routes as import_routes
 from mne.help import pages as help_pages
 from mne.indicators import pages as indicator_pages
-from mne.limits import BodySizeLimit, mebibytes
+from mne.limits import BodySizeLimit, ControlCharactersInAddress, mebibytes
 from mne.indicators import routes as indicator_routes
 from mne.progress import pages as progress_pages
 from mne.progress import routes as progress_routes
@@ -259,6 +259,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Added before the security headers, so it runs inside them: its 413 gets them too.
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes, import_max_bytes=settings.import_max_bytes,
                        import_paths=IMPORT_UPLOADS, respond=too_large)
+
+    def control_character(request: Request, field: str, char: str):
+        message = f"must not contain control characters such as {char}"
+        return _error_response(request, 422, "invalid", f"{field}: {message}", [{"field": field, "message": message}])
+
+    app.add_middleware(ControlCharactersInAddress, prefix="/api/", respond=control_character)
 
     @app.middleware("http")
     async def security_headers(request: Request, call_next):

@@ -13,11 +13,14 @@ form's other fields; their routes also check the size themselves, with a more pr
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
+from urllib.parse import parse_qsl
 
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from mne.text import clip, forbidden_character
 
 # A form's fields beside an uploaded file (as `mne.imports.routes.uploaded` allows).
 FORM_ROOM = 64 * 1024
@@ -106,4 +109,37 @@ def _content_length(headers: list[tuple[bytes, bytes]] | Mapping) -> int | None:
         if key.lower() == b"content-length":
             text = value.decode("latin-1").strip()
             return int(text) if text.isdigit() else None
+    return None
+
+
+class ControlCharactersInAddress:
+    """NUL or another control character in the path or a query parameter of an API request
+    (`mne.text`'s rule, as the schemas apply it to bodies): 422 naming the parameter, before any
+    route compares it in the database (PostgreSQL cannot). The pages check theirs where they
+    can show the error beside the field (`mne.forms.refuse_nul`, the filter forms)."""
+
+    def __init__(self, app: ASGIApp, *, prefix: str,
+                 respond: Callable[[Request, str, str], Response]) -> None:
+        self.app = app
+        self.prefix = prefix
+        self.respond = respond  # (request, field, character) -> the 422 answer
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"].startswith(self.prefix):
+            found = _control_in_address(scope)
+            if found is not None:
+                await self.respond(Request(scope, receive), *found)(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
+def _control_in_address(scope: Scope) -> tuple[str, str] | None:
+    char = forbidden_character(scope["path"])
+    if char:
+        return "path", char
+    # Decoded as Starlette decodes it for the routes.
+    for key, value in parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True):
+        char = forbidden_character(key) or forbidden_character(value)
+        if char:
+            return (clip(key, 60) if not forbidden_character(key) else "query"), char
     return None

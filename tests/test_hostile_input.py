@@ -246,6 +246,21 @@ def test_a_json_endpoint_refuses_other_content_types(client, session, world, con
     assert written(session) == before
 
 
+@pytest.mark.parametrize("address, field", [
+    ("/api/v1/projects?q=a%00b", "q"), ("/api/v1/projects?q=%07", "q"), ("/api/v1/results?period=2024Q1%00", "period"),
+    ("/api/v1/rollup?as_of=%1b", "as_of"), ("/api/v1/projects/HOST%00P", "path"), ("/api/v1/projects?%00=1", "query"),
+])
+def test_control_characters_in_an_api_address_are_refused_naming_the_parameter(client, world, address, field):
+    """PostgreSQL cannot compare NUL: a search for it once answered 'the database refused a value'."""
+    assert_refused(client.get(address, headers=world["officer"]), field)
+
+
+def test_a_period_that_is_not_one_is_echoed_clipped(client, world):
+    response = client.get("/api/v1/results", params={"period": "x" * 60_000}, headers=world["officer"])
+    assert_refused(response, "period")
+    assert len(response.json()["error"]["message"]) < 200
+
+
 # --- the body size limit ----------------------------------------------------------------------
 
 def test_a_json_body_over_the_limit_is_413_before_it_is_read(client, session, world):

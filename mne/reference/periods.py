@@ -16,6 +16,7 @@ from sqlalchemy.engine import Connection
 from sqlmodel import Session
 
 from mne.errors import Invalid
+from mne.text import clip
 from mne.progress.rules import PeriodInfo, default_as_of
 from mne.reference.models import Period
 
@@ -47,10 +48,10 @@ def matching(periods: Sequence[PeriodInfo], value: str, *, field: str) -> list[P
     elif re.fullmatch(r"\d{4}", code):
         quarters = {p.code for p in periods if p.code.startswith(code)}
     else:
-        raise Invalid.field(field, f"{value!r} is not a period: write YYYYQn (e.g. 2022Q4), YYYYSn or YYYY")
+        raise Invalid.field(field, f"{clip(value, 40)!r} is not a period: write YYYYQn (e.g. 2022Q4), YYYYSn or YYYY")
     matched = [p for p in periods if p.code in quarters]
     if not matched:
-        raise Invalid.field(field, f"no reporting period matches {value!r}")
+        raise Invalid.field(field, f"no reporting period matches {clip(value, 40)!r}")
     return matched
 
 
