@@ -43,7 +43,7 @@ def test_load_script_runs_without_failures(tmp_path):
         [sys.executable, "benchmarks/load.py", "--existing", "--database-url", url, "--users", "5",
          "--duration", "5", "--workers", "1", "--ceiling-duration", "0", "--workdir", str(tmp_path),
          "--report", str(report), "--wait", "0", "--mix", "40,20,20,20"],  # every kind surely made in 5 s
-        cwd=ROOT, capture_output=True, text=True, timeout=120)
+        cwd=ROOT, capture_output=True, text=True, timeout=120, check=False)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     [run] = json.loads(report.with_suffix(".json").read_text())["runs"]
     rows = {row["name"]: row for row in run["rows"]}
