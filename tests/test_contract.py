@@ -18,7 +18,6 @@ every backend of conftest.BACKENDS.
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field
 
 import pytest
