@@ -195,11 +195,11 @@ def test_a_database_without_mne_schema_is_not_backed_up(source, tmp_path):
     assert list(tmp_path.glob("*bare.backup*")) == []  # neither the file nor a partial one
 
 
+# PostgreSQL only: SQLite's restore takes the write lock and waits up to its busy timeout.
+@pytest.mark.parametrize("source", [b for b in BACKENDS if b == "postgresql"], indirect=True)
 def test_a_postgresql_restore_waits_for_the_apps_locks_only_so_long(source, tmp_path, monkeypatch):
     """A transaction of the app holding a table: the restore gives up, says to stop the app,
     and changes nothing (the emptying is rolled back with the rest)."""
-    if source.backend != "postgresql":
-        pytest.skip("SQLite's restore takes the write lock and waits up to its busy timeout")
     target = _holding_data(source.backend, tmp_path, "backup_locked")
     before = _rows(target)
     monkeypatch.setattr(backups, "PG_LOCK_TIMEOUT", "1s")
