@@ -32,7 +32,9 @@ from tests.serving import Served, serve
 
 QUARTERS = ("2022Q1", "2022Q2", "2022Q3", "2022Q4")
 LINES = 25  # indicators of the KGZ project: 20 savers on lines of their own, and spares
-HEALTHZ_LIMIT = 1.0  # seconds
+# Seconds. A freeze shows as the database timeout (10 s) or a hang; on 2 shared cores the
+# first probe beside 20 busy requests was once seen at 1.18 s, so the bound leaves it room.
+HEALTHZ_LIMIT = 2.0
 
 
 @dataclass
