@@ -5,6 +5,7 @@ from __future__ import annotations
 import ipaddress
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -52,6 +53,20 @@ class Settings(BaseSettings):
     # The largest request body of any other route (API bodies, form posts): larger ones get 413
     # before they are read (see `mne.limits`).
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+    # Evidence files attached to results: where their bytes are kept (named by content hash;
+    # back it up with `mne backup`), and the largest file accepted.
+    files_dir: Path = Path("files")
+    max_file_bytes: int = Field(default=20 * 1024 * 1024, ge=1024)
+    # Reminder digests (`mne remind`): the SMTP server that sends them. No host: nothing is sent.
+    smtp_host: str = ""
+    smtp_port: int = Field(default=25, ge=1, le=65535)
+    smtp_user: str = ""
+    smtp_password: str = ""
+    # none | starttls | ssl
+    smtp_tls: Literal["none", "starttls", "ssl"] = "none"
+    smtp_from: str = "mne@localhost"
+    # The address of the app in links inside emails, e.g. https://mne.example.org
+    base_url: str = "http://localhost:8000"
 
     def signing_secret(self) -> str:
         """The key that signs sessions; refuses a missing or placeholder one outside demo mode."""

@@ -2,6 +2,8 @@
 
 from mne.audit.models import AuditEvent
 from mne.base import metadata
+from mne.comments.models import ResultComment
+from mne.evidence.models import EvidenceFile
 from mne.indicators.models import Indicator, IndicatorTarget, PeriodTarget
 from mne.projects.models import (
     Project,
@@ -26,15 +28,16 @@ from mne.reference.models import (
 )
 from mne.imports.models import ResultImport
 from mne.progress.models import LineSummary, ProjectSummary, RegionSummary
+from mne.reminders.models import Notification
 from mne.results.models import Result
 from mne.users.models import ApiToken, LoginAttempt, User, UserCountry, UserDonor, UserSession
 
 __all__ = [
-    "ApiToken", "AuditEvent", "Country", "Donor", "GcmObjective", "Indicator", "IndicatorTarget",
-    "LineSummary", "LoginAttempt", "Marker", "Office", "Period", "PeriodTarget", "Priority", "Project",
+    "ApiToken", "AuditEvent", "Country", "Donor", "EvidenceFile", "GcmObjective", "Indicator", "IndicatorTarget",
+    "LineSummary", "LoginAttempt", "Marker", "Notification", "Office", "Period", "PeriodTarget", "Priority", "Project",
     "ProjectSummary", "RegionSummary",
     "ProjectCountry", "ProjectDonor", "ProjectGcm", "ProjectMarker", "ProjectPriority",
-    "ProjectSdg", "Result", "ResultImport", "SdgTarget", "StandardIndicator", "Subregion", "User", "UserCountry",
+    "ProjectSdg", "Result", "ResultComment", "ResultImport", "SdgTarget", "StandardIndicator", "Subregion", "User", "UserCountry",
     "UserDonor", "UserSession", "metadata",
 ]
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import Index
+from sqlalchemy import true as sa_true
 from sqlmodel import Field, SQLModel
 
 from mne.base import Role, UTCDateTime, one_of, utcnow
@@ -27,6 +28,8 @@ class User(SQLModel, table=True):
     is_demo: bool = False
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     last_login_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # The reminder digests of `mne remind`; each user may turn them off on the account page.
+    email_digests: bool = Field(default=True, sa_column_kwargs={"server_default": sa_true()})
 
 
 class UserCountry(SQLModel, table=True):

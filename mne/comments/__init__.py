@@ -1,0 +1,1 @@
+"""The conversation on a result: comments by officers and reviewers, in order."""
