@@ -20,6 +20,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from mne import __version__, home
 from mne.audit import pages as audit_pages
 from mne.auth import pages as auth_pages
+from mne.comments import pages as comment_pages
+from mne.comments import routes as comment_routes
 from mne.config import Settings, get_settings
 from mne.db import database_unreachable, engine_for
 from mne.deps import Anyone, Public
@@ -53,6 +55,7 @@ API_ROUTERS = (
     project_routes.router,
     indicator_routes.router,
     result_routes.router,
+    comment_routes.router,
     progress_routes.router,
 )
 # The HTML pages. Within a router, literal paths come before parameters (/projects/new before
@@ -72,6 +75,7 @@ PAGE_ROUTERS = (
     project_pages.router,
     indicator_pages.router,
     result_pages.router,
+    comment_pages.router,
 )
 
 CONTENT_SECURITY_POLICY = (

@@ -125,13 +125,13 @@ class ConversationView:
     comments: list[CommentRead] = field(default_factory=list)
 
 
-def conversation_view(session: Session, principal: Principal, result: Result, *, typed: str = "",
+def conversation_view(session: Session, principal: Principal, result_id: int, country: str, *, typed: str = "",
                       error: str = "") -> ConversationView:
     """The conversation of a result the caller has read (scope already checked)."""
-    comments = comments_for(session, [result.id])[result.id]
-    allowed = can_comment(principal, result.country_iso3)
+    comments = comments_for(session, [result_id])[result_id]
+    allowed = can_comment(principal, country)
     why_not = "" if allowed else (
         "Donor viewers read the conversation but do not take part in it." if principal.role == "donor_viewer"
         else "Only the officers of this country and the reviewers take part in the conversation.")
-    return ConversationView(result_id=result.id, rounds=rounds(comments), can_comment=allowed, why_not=why_not,
+    return ConversationView(result_id=result_id, rounds=rounds(comments), can_comment=allowed, why_not=why_not,
                             typed=typed, error=error, comments=comments)

@@ -17,6 +17,7 @@ from sqlmodel import Session
 
 from mne.auth import scope
 from mne.auth.principal import Principal
+from mne.comments import service as comments
 from mne.deps import CurrentUser, EditorUser, ReviewerUser, SessionDep
 from mne.errors import Conflict, Invalid
 from mne.filters import Filters
@@ -41,6 +42,7 @@ RESULT_NOTICES = {
     "approved": "The result has been approved. It is now locked.",
     "returned": "The result has been returned to the officer with your note.",
     "reopened": "The result has been reopened: it is back with the officer, with your reason as its note.",
+    "commented": "Your comment has been added to the conversation.",
 }
 
 
@@ -207,11 +209,15 @@ def save_result(request: Request, session: SessionDep, principal: EditorUser, fo
 # --- one result ---------------------------------------------------------------------------
 
 def _result_page(request: Request, session: Session, principal: Principal, result_id: int, *, notice: str = "",
-                 errors: dict | None = None, values: dict | None = None, error: str = "", status_code: int = 200):
+                 errors: dict | None = None, values: dict | None = None, error: str = "", status_code: int = 200,
+                 comment_typed: str = "", comment_error: str = ""):
     detail = presenters.result_detail(session, principal, result_id)
     return render(request, "results/detail.html", {
         "d": detail, "r": detail.result, "notice": RESULT_NOTICES.get(notice, ""), "errors": errors or {},
         "values": values or {}, "error": error, "statuses": presenters.STATUS_LABELS,
+        # templates/results/_conversation.html (a refused comment is shown again with its error)
+        "conversation": comments.conversation_view(session, principal, detail.result.id, detail.result.country,
+                                                   typed=comment_typed, error=comment_error),
     }, status_code=status_code)
 
 

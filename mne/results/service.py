@@ -25,6 +25,7 @@ from mne.auth import scope
 from mne.auth.principal import Principal
 from mne.base import Disaggregation as DisaggregationKind
 from mne.base import Measure, PeriodStatus, ResultStatus, utcnow
+from mne.comments.models import CommentKind, ResultComment
 from mne.errors import Conflict, Forbidden, Invalid, Locked, NotFound
 from mne.filters import Filters
 from mne.indicators.models import Indicator, IndicatorTarget
@@ -449,10 +450,18 @@ def return_(session: Session, principal: Principal, result_id: int, note: str, v
     if not note.strip():
         raise Invalid.field("note", "say what needs to change")
     now = utcnow()
-    return _transition(session, principal, result_id, action="return", allowed_from={ResultStatus.submitted},
+    read = _transition(session, principal, result_id, action="return", allowed_from={ResultStatus.submitted},
                        to=ResultStatus.returned, reason=note.strip(), version=version,
                        values={"review_note": note.strip(), "reviewed_by_id": principal.id, "reviewed_at": now,
                                "updated_at": now})
+    _open_round(session, principal, result_id, CommentKind.returned, note.strip(), now)
+    return read
+
+
+def _open_round(session: Session, principal: Principal, result_id: int, kind: str, note: str, at) -> None:
+    """A return or reopen note opens a new round of the result's conversation (the review note
+    keeps only the latest; the conversation keeps them all)."""
+    session.add(ResultComment(result_id=result_id, kind=kind, text=note, author_id=principal.id, created_at=at))
 
 
 def reopen(session: Session, principal: Principal, result_id: int, reason: str, version: int | None = None) -> ResultRead:
@@ -460,10 +469,12 @@ def reopen(session: Session, principal: Principal, result_id: int, reason: str, 
     if not reason.strip():
         raise Invalid.field("reason", "say why the approved result must change")
     now = utcnow()
-    return _transition(session, principal, result_id, action="reopen", allowed_from={ResultStatus.approved},
+    read = _transition(session, principal, result_id, action="reopen", allowed_from={ResultStatus.approved},
                        to=ResultStatus.returned, reason=reason.strip(), version=version,
                        values={"review_note": reason.strip(), "reviewed_by_id": principal.id, "reviewed_at": now,
                                "approved_at": None, "approved_by_id": None, "updated_at": now})
+    _open_round(session, principal, result_id, CommentKind.reopened, reason.strip(), now)
+    return read
 
 
 def submit_period(session: Session, principal: Principal, project: Project, period_code: str,
