@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from itertools import islice
 from typing import Protocol
 
-from sqlalchemy import Row, bindparam, func, insert, text
+from sqlalchemy import Row, bindparam, func, insert, text, tuple_
 from sqlalchemy import update as sql_update
 from sqlalchemy.engine import Connection
 from sqlmodel import Session, select
@@ -26,7 +26,7 @@ from mne.auth.principal import Principal
 from mne.base import Disaggregation as DisaggregationKind
 from mne.base import Measure, PeriodStatus, ResultStatus, utcnow
 from mne.comments.models import CommentKind, ResultComment
-from mne.errors import Conflict, Forbidden, Invalid, Locked, NotFound
+from mne.errors import Conflict, DomainError, Forbidden, Invalid, Locked, NotFound
 from mne.filters import Filters
 from mne.indicators.models import Indicator, IndicatorTarget
 from mne.progress import snapshots
@@ -36,8 +36,11 @@ from mne.reference.periods import all_periods, matching
 from mne.results import quality
 from mne.results.models import AGE_FIELDS, SEX_FIELDS, Result
 from mne.results.schemas import (
+    MAX_BULK_IDS,
+    BulkApproval,
     Disaggregation,
     Flag,
+    Refusal,
     ResultRead,
     ResultWrite,
     SubmitSummary,
@@ -387,6 +390,34 @@ def put_result(session: Session, principal: Principal, body: ResultWrite) -> Res
     return to_read(session, [session.get(Result, result_id, populate_existing=True)])[0]
 
 
+class Refused(Exception):
+    """Some writes of a batch were refused (their refusal by position in the batch); nothing of
+    the batch was written."""
+
+    def __init__(self, errors: dict[int, Invalid | Conflict]) -> None:
+        super().__init__(f"{len(errors)} of the results were refused")
+        self.errors = errors
+
+
+def put_results(session: Session, principal: Principal, bodies: Sequence[ResultWrite]) -> list[int]:
+    """Several drafts saved as one (a period's lines from its entry form): each is decided by the
+    rules of `put_result`, then all are stored in the session's transaction, or, when any is
+    refused, none (`Refused` names each refused body). A body equal to its stored result is left
+    alone. Returns the ids of the results written. A line outside the caller's countries is a
+    403 for the whole batch, as it would be for one."""
+    known = SessionKnown(session, principal)
+    writes: list[Write] = []
+    errors: dict[int, Invalid | Conflict] = {}
+    for n, body in enumerate(bodies):
+        try:
+            writes.append(plan_write(known, principal, body, keep_equal=True))
+        except (Invalid, Conflict) as exc:  # every line is checked, so that all its errors show at once
+            errors[n] = exc
+    if errors:
+        raise Refused(errors)
+    return apply_writes(session, principal, [w for w in writes if w.action != UNCHANGED])
+
+
 def _compare_and_set(session: Session, result: Result, version: int, values: dict) -> None:
     """Write only if nobody changed the result since `version` was read (409 otherwise)."""
     if version != result.version:
@@ -408,16 +439,24 @@ def _transition(session: Session, principal: Principal, result_id: int, *, actio
                 version: int | None = None) -> ResultRead:
     result, indicator = get_result(session, principal, result_id)
     period = locked_period(session, result.period_code)
-    if result.status not in allowed_from and result.status != ResultStatus.approved:  # approved: locked, below
-        raise Conflict(f"cannot {action} a result that is {result.status}",
-                       details=[{"field": "status", "message": result.status}])
-    _ensure_unlocked(period, result.status, action)
+    refusal = why_not(period, result.status, action, allowed_from)
+    if refusal is not None:
+        raise refusal
     before = _snapshot(result)
     _compare_and_set(session, result, result.version if version is None else version, {**values, "status": to})
     audit.record(session, actor_id=principal.id, action=f"result.{action}", entity="result", entity_id=result.id,
                  before=before, after=_snapshot(result), reason=reason)
     snapshots.mark_lines(session, [(result.indicator_id, result.country_iso3)])
     return to_read(session, [result])[0]
+
+
+def why_not(period: Period, status: str, action: str, allowed_from: set[str]) -> Conflict | None:
+    """Why a result in ``status`` cannot take the workflow ``action`` now (None when it can): one
+    test for a single result (``_transition``) and for many (``approve_many``)."""
+    if status not in allowed_from and status != ResultStatus.approved:  # approved: locked, below
+        return Conflict(f"cannot {action} a result that is {status}",
+                        details=[{"field": "status", "message": str(status)}])
+    return why_locked(period, status, action)
 
 
 def submit(session: Session, principal: Principal, result_id: int, version: int | None = None) -> ResultRead:
@@ -436,13 +475,96 @@ def ensure_reviewer(principal: Principal) -> None:
         raise Forbidden(f"a {principal.role} cannot review results")
 
 
+APPROVABLE = {ResultStatus.submitted}
+
+
+def _approval(principal: Principal, now) -> dict:
+    """What an approval writes on the result, besides its status and version."""
+    return {"approved_by_id": principal.id, "approved_at": now, "reviewed_by_id": principal.id, "reviewed_at": now,
+            "review_note": "", "updated_at": now}
+
+
 def approve(session: Session, principal: Principal, result_id: int, version: int | None = None) -> ResultRead:
     ensure_reviewer(principal)
+    return _transition(session, principal, result_id, action="approve", allowed_from=APPROVABLE,
+                       to=ResultStatus.approved, version=version, values=_approval(principal, utcnow()))
+
+
+def approve_many(session: Session, principal: Principal, ids: Sequence[int]) -> BulkApproval:
+    """Approve many submitted results in the session's transaction, by the rules of ``approve``
+    (the reviewer's role, the caller's scope per line, ``why_not``), each with its audit event
+    and its line's summaries marked. Each id that cannot be approved is refused with why; the
+    others are approved (not all or none). In bulk, for speed: one read, one compare-and-set
+    UPDATE (a result changed since it was read is refused, not overwritten), one insert of the
+    events."""
+    ensure_reviewer(principal)
+    ids = list(ids)
+    if not ids:
+        raise Invalid.field("ids", "choose at least one result")
+    if len(ids) > MAX_BULK_IDS:
+        raise Invalid.field("ids", f"at most {MAX_BULK_IDS} results at once, not {len(ids)}")
+    conn = session.connection()
+    ind = Indicator.__table__.c
+    rows = {row.id: row for row in conn.execute(
+        select(_RESULT, ind.project_id).join(Indicator.__table__, ind.id == _RESULT.c.indicator_id)
+        .where(_RESULT.c.id.in_(sorted(set(ids)))))}
+    readable = set(session.exec(select(Project.id).where(
+        Project.id.in_({row.project_id for row in rows.values()}), scope.visible_projects(principal))))
+    codes = sorted({row.period_code for row in rows.values()})
+    locks.period_lock(conn, codes)  # held until commit, as locked_period holds one
+    periods = {p.code: p for p in session.exec(
+        select(Period).where(Period.code.in_(codes)).execution_options(populate_existing=True))}
+    refused: list[Refusal] = []
+    chosen: list[Row] = []
+    seen: set[int] = set()
+    for rid in ids:
+        row = rows.get(rid)
+        if rid in seen:
+            refusal: DomainError | None = DomainError("listed more than once: approved at most once",
+                                                      code="duplicate")
+        elif row is None:
+            refusal = NotFound(f"no result with id {rid}")
+        elif not scope.can_read_line(principal, row.country_iso3):
+            refusal = Forbidden(f"{row.country_iso3} is outside your countries")
+        elif row.project_id not in readable:
+            refusal = Forbidden("this project is outside your countries or donors")
+        else:
+            refusal = why_not(periods[row.period_code], row.status, "approve", APPROVABLE)
+        seen.add(rid)
+        if refusal is None:
+            chosen.append(row)
+        else:
+            refused.append(Refusal(id=rid, code=refusal.code, message=refusal.message))
+    if not chosen:
+        return BulkApproval(approved=[], refused=refused)
     now = utcnow()
-    return _transition(session, principal, result_id, action="approve", allowed_from={ResultStatus.submitted},
-                       to=ResultStatus.approved, version=version,
-                       values={"approved_by_id": principal.id, "approved_at": now, "reviewed_by_id": principal.id,
-                               "reviewed_at": now, "review_note": "", "updated_at": now})
+    values = {**_approval(principal, now), "status": ResultStatus.approved}
+    done = set(conn.execute(
+        sql_update(_RESULT)
+        .where(tuple_(_RESULT.c.id, _RESULT.c.version).in_([(row.id, row.version) for row in chosen]),
+               _RESULT.c.status == ResultStatus.submitted)
+        .values(**values, version=_RESULT.c.version + 1)
+        .returning(_RESULT.c.id)).scalars())
+    for row in chosen:
+        if row.id not in done:  # a concurrent review or reopen won the race
+            refused.append(Refusal(id=row.id, code="conflict",
+                                   message="someone else changed this result at the same moment; reload and try "
+                                           "again"))
+    approved = [row for row in chosen if row.id in done]
+    changes = audit.snapshot(values)
+    events = []
+    for row in approved:
+        before = audit.snapshot(row._mapping, exclude=("created_at", "project_id"))
+        events.append(_event(principal, "result.approve", row.id, before,
+                             {**before, **changes, "version": row.version + 1}, "", now))
+    bulk.insert_rows(conn, AuditEvent.__table__, events)
+    snapshots.mark_lines(session, {(row.indicator_id, row.country_iso3) for row in approved})
+    for obj in list(session.identity_map.values()):  # results the session holds are stale now
+        if isinstance(obj, Result) and obj.id in done:
+            session.expire(obj)
+    order = {rid: n for n, rid in enumerate(ids)}
+    return BulkApproval(approved=[row.id for row in approved],
+                        refused=sorted(refused, key=lambda r: order[r.id]))
 
 
 def return_(session: Session, principal: Principal, result_id: int, note: str, version: int | None = None) -> ResultRead:
