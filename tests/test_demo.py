@@ -452,3 +452,32 @@ def test_ids_continue_after_the_demo(demo):
             s.flush()
             assert project.id > demo.report.projects
         tx.rollback()
+
+
+def test_returned_results_carry_their_conversation(demo):
+    """Each returned result's note opens its conversation (by its reviewer, at the return), some
+    officers answered it, and results returned once and sent again show the note and the fix."""
+    from mne.comments.service import comments_for
+
+    with demo.session() as s:
+        returned = s.exec(select(Result).where(Result.status == "returned")).all()
+        resent = s.exec(select(Result).where(Result.status == "submitted", Result.version > 1)).all()
+        conversations = comments_for(s, [r.id for r in returned + resent])
+        everyone = comments_for(s, s.exec(select(Result.id)).all())
+    assert returned and resent
+    assert sum(map(len, everyone.values())) == sum(map(len, conversations.values()))  # nowhere else
+    answered = 0
+    for r in returned:
+        first, *rest = conversations[r.id]
+        assert (first.kind, first.text, first.author_id, first.created_at) == (
+            "returned", r.review_note, r.reviewed_by_id, r.reviewed_at)
+        assert all(c.kind == "comment" and c.created_at > first.created_at for c in rest)
+        if rest:
+            answered += 1
+            assert rest[0].author_id == r.submitted_by_id  # the officer answers first
+    assert 0.2 < answered / len(returned) < 0.7
+    for r in resent:
+        note, fix = conversations[r.id]
+        assert note.kind == "returned" and note.author_id == r.reviewed_by_id and note.created_at == r.reviewed_at
+        assert fix.kind == "comment" and fix.author_id == r.submitted_by_id
+        assert r.reviewed_at <= fix.created_at <= r.submitted_at

@@ -25,7 +25,7 @@ from mne.progress.snapshots import rebuild_all
 from mne.models import (
     Country, Donor, GcmObjective, Indicator, IndicatorTarget, Marker, Office, Period, PeriodTarget,
     Priority, Project, ProjectCountry, ProjectDonor, ProjectGcm, ProjectMarker, ProjectPriority,
-    ProjectSdg, Result, SdgTarget, StandardIndicator, User,
+    ProjectSdg, Result, ResultComment, SdgTarget, StandardIndicator, User,
 )
 
 PROJECTS_PER_SCALE = 370
@@ -109,6 +109,7 @@ def seed_demo(engine: Engine, *, scale: int = 1, seed: int = 1,
                     if progress:
                         progress(n + 1, total)
             _sync_sequences(conn)
+            counts[ResultComment] = _add_conversations(conn, seed)
             audit.record(session, actor_id=None, action="seed.demo", entity="database",
                          entity_id=f"seed={seed},scale={scale}",
                          after={t.__tablename__: c for t, c in counts.items()})
@@ -189,6 +190,41 @@ def _write(conn: Connection, pending: dict[type, list[dict]], counts: dict[type,
             conn.execute(insert(table.__table__), rows[start:start + BATCH_ROWS])
         counts[table] += len(rows)
         rows.clear()
+
+
+def _add_conversations(conn: Connection, seed: int) -> int:
+    """The conversation on the results that were returned, as the app would have kept it: each
+    return's note opens a round (by its reviewer, at the return), and some officers answered. A
+    result returned once and sent again shows the note and the officer's correction. Drawn from a
+    stream of its own, so the results above are the same with or without it."""
+    rng = random.Random(f"conversations-{seed}")
+    rows = conn.execute(
+        select(Result.id, Result.status, Result.review_note, Result.reviewed_by_id, Result.reviewed_at,
+               Result.submitted_by_id, Result.submitted_at)
+        .where((Result.status == "returned") | ((Result.status == "submitted") & (Result.version > 1)))
+        .order_by(Result.id)).all()
+    comments: list[dict] = []
+
+    def say(result_id: int, kind: str, text: str, author: int, at: datetime) -> None:
+        comments.append({"result_id": result_id, "kind": kind, "text": text, "author_id": author, "created_at": at})
+
+    for rid, status, note, reviewer, reviewed_at, officer, submitted_at in rows:
+        if status == "returned":
+            say(rid, "returned", note, reviewer, reviewed_at)
+            if rng.random() < 0.45:
+                replied = reviewed_at + timedelta(hours=rng.randint(2, 70))
+                say(rid, "comment", V.REVIEW_REPLIES[note][1], officer, replied)
+                if rng.random() < 0.4:
+                    say(rid, "comment", rng.choice(V.REVIEWER_FOLLOW_UPS), reviewer,
+                        replied + timedelta(hours=rng.randint(1, 30)))
+        else:  # returned once, corrected, and submitted again (the demo keeps no earlier note)
+            note = rng.choice(V.REVIEW_NOTES)
+            say(rid, "returned", note, reviewer, reviewed_at)
+            say(rid, "comment", V.REVIEW_REPLIES[note][0], officer,
+                max(reviewed_at, submitted_at - timedelta(minutes=rng.randint(1, 20))))
+    for start in range(0, len(comments), BATCH_ROWS):
+        conn.execute(insert(ResultComment.__table__), comments[start:start + BATCH_ROWS])
+    return len(comments)
 
 
 def _sync_sequences(conn: Connection) -> None:

@@ -229,6 +229,31 @@ REVIEW_NOTES = (
     "Means of verification missing; please upload the partner report.",
 )
 
+# The officer's side of the conversation on a returned result, by review note: what they answer
+# when the correction is done (and the result sent again), and when it still waits for something.
+REVIEW_REPLIES = {
+    REVIEW_NOTES[0]: ("Reconciled with the case data: two families were counted twice. The breakdown adds up now.",
+                      "The case data is with the partner in the south; I will reconcile it when it arrives."),
+    REVIEW_NOTES[1]: ("The signed attendance lists are now named as the means of verification.",
+                      "The lists are signed but still at the training venue; they will follow next week."),
+    REVIEW_NOTES[2]: ("Explained in the narrative: a second mobile team started work this quarter.",
+                      "The increase is real, a new mobile team started; I will add it to the narrative."),
+    REVIEW_NOTES[3]: ("Sorry, that paragraph came from the sister project. The narrative is rewritten.",
+                      "Will revise: the two projects share a partner and its reports got mixed up."),
+    REVIEW_NOTES[4]: ("Corrected to the persons assisted in this quarter only.",
+                      "Should it be the quarter or the year to date? The partner report gives both."),
+    REVIEW_NOTES[5]: ("Added the missing part from the registration forms.",
+                      "The partner did not record sex at the group sessions; may we report those as other?"),
+    REVIEW_NOTES[6]: ("The partner report is named as the means of verification now.",
+                      "The partner report is due at the end of the month; I will send it again then."),
+}
+# A reviewer's answer to an officer who is still waiting for something.
+REVIEWER_FOLLOW_UPS = (
+    "Thanks. Send it again when it is ready.",
+    "Noted. Say so in the narrative when you send it again.",
+    "Fine, note it in the narrative and send it again.",
+)
+
 PASSWORD_WORDS = (
     "amber", "birch", "cedar", "delta", "ember", "fjord", "garnet", "harbor", "indigo", "juniper",
     "kestrel", "lagoon", "meadow", "nectar", "orchid", "pebble", "quartz", "raven", "saffron",
