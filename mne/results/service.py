@@ -612,11 +612,28 @@ def submit_period(session: Session, principal: Principal, project: Project, peri
         raise Forbidden(f"{country} is outside your countries")
     rows = list(session.exec(
         select(Result.id).join(Indicator, Indicator.id == Result.indicator_id)
-        .where(Indicator.project_id == project.id, Result.period_code == period.code,
-               Result.country_iso3.in_(countries), Result.status.in_(list(EDITABLE)))
-        .order_by(Result.id)))
+        .where(*_submittable(project, countries), Result.period_code == period.code).order_by(Result.id)))
     submitted = [submit(session, principal, rid).id for rid in rows]
     return SubmitSummary(submitted=submitted, skipped=0)
+
+
+def _submittable(project: Project, countries) -> list:
+    """WHERE conditions (over Result joined to Indicator) on what `submit_period` submits."""
+    return [Indicator.project_id == project.id, Result.country_iso3.in_(sorted(countries)),
+            Result.status.in_(list(EDITABLE))]
+
+
+def submittable_counts(session: Session, principal: Principal, project: Project,
+                       period_code: str | None = None) -> dict[str, int]:
+    """How many results `submit_period` would submit now, by period (one period with
+    ``period_code``): the drafts and returned results of the project in the caller's countries.
+    The Submit buttons show it."""
+    countries = scope.line_countries(principal, write=True)
+    query = (select(Result.period_code, func.count()).join(Indicator, Indicator.id == Result.indicator_id)
+             .where(*_submittable(project, countries)).group_by(Result.period_code))
+    if period_code is not None:
+        query = query.where(Result.period_code == period_code)
+    return dict(session.exec(query).all()) if countries else {}
 
 
 def to_read(session: Session, results: list[Result]) -> list[ResultRead]:
