@@ -85,7 +85,7 @@ def test_officer_and_reviewer_journey(page: Page, live_server, people):
     page.get_by_label("Gender equality").check()
     screenshot(page, "project-form")
     page.get_by_role("button", name="Register project").click()
-    expect(page.locator("#end_date-error")).to_contain_text("on or after start_date")
+    expect(page.locator("#end_date-error")).to_contain_text("on or after the start date")
     expect(page.get_by_label("Tajikistan")).to_be_checked()  # what was typed is kept
     expect(page.get_by_label("Amount (USD) of donor 1")).to_have_value("250000")
     screenshot(page, "project-form-error")

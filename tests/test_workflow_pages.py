@@ -126,7 +126,7 @@ def test_project_form_errors_beside_fields_keep_what_was_typed(client, session, 
     # The service's rules come back beside their fields too.
     response = post_form(client, "/projects/new", kgz, project_form(end_date="2023-06-30", sdg_targets=["99.9"]))
     assert response.status_code == 422
-    assert "on or after start_date" in error_beside(response, "end_date")
+    assert error_beside(response, "end_date") == "Must be on or after the start date."
     assert "99.9" in error_beside(response, "sdg_targets")
     assert session.exec(select(Project).where(Project.code.in_(["x y", "PG-NEW-1"]))).all() == []
 

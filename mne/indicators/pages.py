@@ -20,7 +20,7 @@ from mne.auth import scope
 from mne.auth.principal import Principal
 from mne.base import Aggregation, Direction, Disaggregation, Level, Measure, ReportingFrequency
 from mne.deps import EditorUser, SessionDep
-from mne.errors import Conflict, Forbidden, Invalid
+from mne.errors import Conflict, DomainError, Forbidden, Invalid
 from mne.formatting import input_number
 from mne.forms import FormDataDep, field_errors, parse_id, place_errors, refuse_nul, sentence
 from mne.indicators import service
@@ -51,6 +51,12 @@ CHOICES = {
 FIELDS = ("code", "statement", "level", "priority", "measure", "aggregation", "direction", "disaggregation",
           "reporting_frequency", "standard_indicator")
 TARGET_INPUTS = (("baseline", "baseline"), ("target", "target"), ("opening_actual", "opening"))  # key, input name
+# What the error summary calls each field (the form's labels), in the form's order.
+LABELS = {"code": "Code", "statement": "Statement", "level": "Level", "priority": "Strategic priority",
+          "standard_indicator": "Regional standard indicator", "measure": "Measure", "aggregation": "Aggregation",
+          "direction": "Desired direction", "disaggregation": "Disaggregation",
+          "reporting_frequency": "Reporting frequency", "targets": "Baseline and target by country"}
+COLUMN_LABELS = {"baseline": "Baseline", "target": "Target", "opening_actual": "Opening actual"}
 ROW_ERROR = re.compile(r"^(target\.[A-Z]{3}\.(baseline|target|opening_actual)|pt\.[A-Z]{3}\.\w+)$")
 
 
@@ -145,7 +151,20 @@ def _schema_data(raw: dict, *, create: bool) -> tuple[dict, list[str], list[str]
     return data, target_rows, period_rows
 
 
+def _joined(problems: list[dict]) -> list[dict]:
+    """One problem per field, its messages together (a target above 100 and below its baseline
+    says both at once, not one per submit)."""
+    by_field: dict[str, list[str]] = {}
+    for p in problems:
+        messages = by_field.setdefault(str(p.get("field") or ""), [])
+        if p.get("message") and sentence(str(p["message"])) not in messages:
+            messages.append(sentence(str(p["message"])))
+    return [{"field": f, "message": " ".join(m)} for f, m in by_field.items() if m]
+
+
 def _errors(exc, model, target_rows: list[str], period_rows: list[str]) -> dict[str, str]:
+    if isinstance(exc, DomainError) and exc.details:
+        exc = Invalid(exc.message, details=_joined(exc.details))
     errors = field_errors(exc, model, nested=("targets", "period_targets"))
     out: dict[str, str] = {}
     for field, message in errors.items():
@@ -162,8 +181,37 @@ def _errors(exc, model, target_rows: list[str], period_rows: list[str]) -> dict[
                         or bool(ROW_ERROR.match(f)))
 
 
+def _summary(ctx: dict, errors: dict[str, str]) -> list[dict]:
+    """The error summary at the top of the form, in the form's order: each error with its field's
+    label and the id of the input it links to (None for an error of the whole form)."""
+    names = {c.iso3: c.name for c in ctx["countries"]}
+    items: list[tuple[tuple, dict]] = []
+    order = {c.iso3: i for i, c in enumerate(ctx["countries"])}
+    periods = {p.code: i for i, p in enumerate(ctx["periods"])}
+    for key, message in errors.items():
+        parts = key.split(".")
+        if key == "":
+            rank, label, target = (0,), "", None
+        elif key in LABELS:
+            rank, label, target = (1, list(LABELS).index(key)), LABELS[key], key
+        elif parts[0] == "target" and len(parts) == 3:
+            iso, column = parts[1], parts[2]
+            rank = (2, order.get(iso, 99), list(COLUMN_LABELS).index(column) if column in COLUMN_LABELS else 9)
+            label = f"{COLUMN_LABELS.get(column, column)} for {names.get(iso, iso)}"
+            target = f"{dict(TARGET_INPUTS).get(column, column)}-{iso}"
+        elif key == "period_targets":
+            rank, label, target = (3,), "Per-period targets", key
+        elif parts[0] == "pt" and len(parts) == 3:
+            rank = (4, periods.get(parts[2], 999), order.get(parts[1], 99))
+            label, target = f"Target of {names.get(parts[1], parts[1])} for {parts[2]}", f"pt-{parts[1]}-{parts[2]}"
+        else:  # "reason"
+            rank, label, target = (5,), "Reason for the change", key
+        items.append((rank, {"label": label, "message": message, "target": target}))
+    return [item for _, item in sorted(items, key=lambda pair: pair[0])]
+
+
 def _form_page(request: Request, session: Session, ctx: dict, *, form: dict, errors: dict,
-               indicator: Indicator | None = None, status_code: int = 200):
+               indicator: Indicator | None = None, status_code: int = 200, notice: str = ""):
     # The form posts back to its page's address (the POST routes share their names with the API's).
     action = (path_for(request, "indicator_edit", indicator_id=indicator.id) if indicator
               else path_for(request, "indicator_new", code=ctx["project"].code))
@@ -186,7 +234,8 @@ def _form_page(request: Request, session: Session, ctx: dict, *, form: dict, err
                 "period_targets": {**{k: v for k, v in form["period_targets"].items() if k.split(".")[0] in own},
                                    **{k: v for k, v in stored["period_targets"].items() if k.split(".")[0] not in own}}}
     return render(request, "projects/indicator_form.html", {
-        **ctx, "form": form, "errors": errors, "indicator": indicator, "action": action, "locked": locked,
+        **ctx, "form": form, "errors": errors, "summary_items": _summary(ctx, errors), "notice": notice,
+        "indicator": indicator, "action": action, "locked": locked,
         "fixed": fixed, "own_rows": own, "lead": lead,
         "others_note": _others_note(sorted(set(ctx["my_countries"]) & existing), sorted(others), lead)
         if others else "",
@@ -210,12 +259,21 @@ def _save(request: Request, session: Session, principal: Principal, form, projec
             saved = service.create(session, principal, project, body)
     except ValidationError as exc:
         errors = _errors(exc, model, target_rows, period_rows)
+        # The rules' problems with what the schema did accept, shown in the same round.
+        before = service.read(session, indicator) if indicator else None
+        problems = service.problems_beside_schema(session, project, data, [e["loc"] for e in exc.errors()],
+                                                  before=before)
+        if problems:
+            for field, message in _errors(Invalid("", details=problems), None, target_rows, period_rows).items():
+                errors.setdefault(field, message)
     except Invalid as exc:
         session.rollback()
         errors = _errors(exc, None, target_rows, period_rows)
     except Forbidden as exc:  # a line of another country, or the definition of a project led elsewhere
         session.rollback()
-        errors = {**_errors(exc, None, target_rows, period_rows), "": f"Nothing has been saved: {sentence(exc.message)}"}
+        # The messages in words: the exception's own message names the fields as the API does.
+        why = " ".join(p["message"] for p in _joined(exc.details)) if exc.details else sentence(exc.message)
+        errors = {**_errors(exc, None, target_rows, period_rows), "": f"Nothing has been saved: {why}"}
         return _form_page(request, session, ctx, form=raw, errors=errors, indicator=indicator, status_code=403)
     except Conflict as exc:  # the definitions lock: a result has been approved
         session.rollback()
@@ -224,6 +282,9 @@ def _save(request: Request, session: Session, principal: Principal, form, projec
         return _form_page(request, session, ctx, form=raw, errors=errors, indicator=indicator,
                           status_code=exc.status_code)
     else:
+        if indicator is None and form.get("then") == "another":  # "Save and add another": an empty form again
+            page = path_for(request, "indicator_new", code=project.code)
+            return RedirectResponse(f"{page}?added={saved.id}", status_code=303)
         notice = "indicator-saved" if indicator else "indicator-added"
         page = path_for(request, "project_page", code=project.code)
         return RedirectResponse(f"{page}?notice={notice}#ind-{saved.id}", status_code=303)
@@ -231,10 +292,14 @@ def _save(request: Request, session: Session, principal: Principal, form, projec
 
 
 @router.get("/projects/{code}/indicators/new", name="indicator_new")
-def new_indicator_page(request: Request, code: str, session: SessionDep, principal: EditorUser):
+def new_indicator_page(request: Request, code: str, session: SessionDep, principal: EditorUser, added: str = ""):
     project = editable_project(session, principal, code)
     ctx = _context(session, principal, project)
-    return _form_page(request, session, ctx, form=_blank(ctx), errors={})
+    # After "Save and add another": which indicator was saved, if it is one of this project's.
+    saved = session.get(Indicator, int(added)) if added.isascii() and added.isdigit() and len(added) < 19 else None
+    notice = (f"Indicator {saved.code} saved. Add the next one, or go back to the project."
+              if saved is not None and saved.project_id == project.id else "")
+    return _form_page(request, session, ctx, form=_blank(ctx), errors={}, notice=notice)
 
 
 @router.post("/projects/{code}/indicators/new")

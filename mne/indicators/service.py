@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
 
+from pydantic import ValidationError
 from sqlmodel import Session, delete, select
 
 from mne.audit import service as audit
 from mne.auth import scope
 from mne.auth.principal import Principal
-from mne.base import Aggregation, Direction, Measure, ResultStatus, Role, utcnow
+from mne.base import (Aggregation, Direction, Disaggregation, Level, Measure, ReportingFrequency, ResultStatus, Role,
+                      utcnow)
 from mne.errors import Forbidden, Invalid, Locked, NotFound
 from mne.indicators.models import Indicator, IndicatorTarget, PeriodTarget
 from mne.indicators.schemas import IndicatorCreate, IndicatorRead, IndicatorUpdate, LineTarget, PeriodTargetIn
@@ -24,31 +28,44 @@ LOCKED_FIELDS = ("measure", "aggregation", "direction", "disaggregation", "repor
 TOLERANCE = 1e-9
 
 
+@dataclass(frozen=True)
+class Unchecked:
+    """A line the schema refused (its target is not a number, say): the rules skip it, but it
+    is still one of the lines sent (see `problems_beside_schema`)."""
+    country: str
+
+
 def validate(session: Session, project: Project, data: dict, *, indicator_id: int | None) -> list[dict]:
-    """Every problem of an indicator, each naming its field (SPEC §3 rules)."""
+    """Every problem of an indicator, each naming its field (SPEC §3 rules).
+
+    A field that is None (one the schema refused, see `problems_beside_schema`) skips the rules
+    that read it, as does a line given as `Unchecked` or a period target given as None."""
     problems: list[dict] = []
 
     def bad(field: str, message: str) -> None:
         problems.append({"field": field, "message": message})
 
-    if data["aggregation"] == Aggregation.sum and data["direction"] != Direction.increase:
+    def known(*fields: str) -> bool:
+        return all(data.get(f) is not None for f in fields)
+
+    if known("aggregation", "direction") and data["aggregation"] == Aggregation.sum and data["direction"] != Direction.increase:
         bad("direction", "a sum indicator (a flow that adds up) must be 'increase'")
-    if data["measure"] == Measure.percentage and data["aggregation"] != Aggregation.latest:
+    if known("measure", "aggregation") and data["measure"] == Measure.percentage and data["aggregation"] != Aggregation.latest:
         bad("aggregation", "a percentage indicator must be 'latest' (percentages are not summed)")
     priorities = set(session.exec(select(ProjectPriority.priority_code).where(ProjectPriority.project_id == project.id)))
-    if data["priority"] not in priorities:
+    if known("priority") and data["priority"] not in priorities:
         bad("priority", f"must be one of the project's priorities ({', '.join(sorted(priorities))})")
     standard = session.get(StandardIndicator, data["standard_indicator"]) if data.get("standard_indicator") else None
     if data.get("standard_indicator") and standard is None:
         bad("standard_indicator", f"unknown standard indicator {data['standard_indicator']!r}")
-    elif standard is not None and standard.priority_code != data["priority"]:
+    elif standard is not None and known("priority") and standard.priority_code != data["priority"]:
         bad("standard_indicator", f"{standard.code} is a standard indicator of {standard.priority_code}, "
                                   f"not of the indicator's priority {data['priority']}")
-    elif standard is not None and standard.measure != data["measure"]:
+    elif standard is not None and known("measure") and standard.measure != data["measure"]:
         bad("standard_indicator", f"{standard.code} is measured as a {standard.measure}, "
                                   f"this indicator as a {data['measure']}")
     owner = session.exec(select(Indicator.id).where(Indicator.project_id == project.id,
-                                                    Indicator.code == data["code"])).first()
+                                                    Indicator.code == data["code"])).first() if known("code") else None
     if owner is not None and owner != indicator_id:
         bad("code", f"{data['code']} is already used by another indicator of this project")
     countries = set(session.exec(select(ProjectCountry.country_iso3).where(ProjectCountry.project_id == project.id)))
@@ -57,6 +74,9 @@ def validate(session: Session, project: Project, data: dict, *, indicator_id: in
     seen: set[str] = set()
     for i, t in enumerate(data["targets"]):
         field = f"targets.{i}"
+        if isinstance(t, Unchecked):
+            seen.add(t.country)
+            continue
         if t.country not in countries:
             bad(f"{field}.country", f"{t.country} is not one of the project's countries ({', '.join(sorted(countries))})")
         if t.country in seen:
@@ -74,7 +94,9 @@ def validate(session: Session, project: Project, data: dict, *, indicator_id: in
             elif data["direction"] == Direction.decrease and t.target > t.baseline:
                 bad(f"{field}.target", "a decreasing indicator's target must be below its baseline")
         if t.opening_actual:  # a negative one is refused by the schema
-            if data["aggregation"] != Aggregation.sum:
+            if data["aggregation"] is None:
+                pass
+            elif data["aggregation"] != Aggregation.sum:
                 bad(f"{field}.opening_actual", "only a sum line has an opening actual "
                                                "(a latest line's actual is its latest value)")
             elif first is None or project.start_date >= first.start_date:
@@ -88,6 +110,8 @@ def validate(session: Session, project: Project, data: dict, *, indicator_id: in
     seen_pt: set[tuple[str, str]] = set()
     for i, pt in enumerate(data["period_targets"]):
         field = f"period_targets.{i}"
+        if pt is None:
+            continue
         if pt.country not in seen:
             bad(f"{field}.country", f"{pt.country} has no life-of-project target on this indicator")
         period = periods.get(pt.period)
@@ -107,12 +131,12 @@ def validate(session: Session, project: Project, data: dict, *, indicator_id: in
 def _check_period_targets(data: dict, periods: dict[str, Period], bad) -> None:
     """Period targets agree with their line: a sum's add up to at most its target; a latest's each
     lie between its baseline and target."""
-    lines = {t.country: t for t in data["targets"]}
+    lines = {t.country: t for t in data["targets"] if not isinstance(t, Unchecked)}
     by_line: dict[str, list[tuple[Period, int]]] = defaultdict(list)
     for i, pt in enumerate(data["period_targets"]):
-        line = lines.get(pt.country)
-        if line is None or pt.period not in periods:
-            continue  # reported above
+        line = lines.get(pt.country) if pt is not None else None
+        if line is None or pt.period not in periods or data["aggregation"] is None:
+            continue  # reported above, or refused by the schema
         if data["aggregation"] == Aggregation.latest:
             low, high = sorted((line.baseline, line.target))
             if not low - TOLERANCE <= pt.target <= high + TOLERANCE:
@@ -129,6 +153,66 @@ def _check_period_targets(data: dict, periods: dict[str, Period], bad) -> None:
                 bad(f"period_targets.{i}.target", f"{country}'s period targets add up to {total:g} by {period.code}, "
                                                   f"more than the line's target of {limit:g}")
                 break
+
+
+KINDS = {"level": Level, "measure": Measure, "aggregation": Aggregation, "direction": Direction,
+         "disaggregation": Disaggregation, "reporting_frequency": ReportingFrequency}
+
+
+def problems_beside_schema(session: Session, project: Project, raw: dict, refused: Iterable[tuple],
+                           *, before: IndicatorRead | None = None) -> list[dict]:
+    """The rules' problems with the parts of an indicator body the schema accepted, when it
+    refused others: a form shows every error in one round, instead of the rules' only once the
+    schema's are fixed (three submits to see them all, as issue 14 found).
+
+    ``raw`` is the body as sent (a create, or an update of ``before``), ``refused`` the locations
+    of the schema's errors (pydantic's ``loc``). A refused field is None to `validate`, so the
+    rules that read it are skipped and nothing is reported twice."""
+    refused = [tuple(loc) for loc in refused]
+    top = {loc[0] for loc in refused if loc}
+    rows = {loc[:2] for loc in refused if len(loc) > 1 and isinstance(loc[1], int)}
+    was = before.model_dump() if before is not None else {
+        "level": Level.outcome, "measure": Measure.number, "aggregation": None, "direction": Direction.increase,
+        "disaggregation": Disaggregation.none, "reporting_frequency": ReportingFrequency.quarterly}
+
+    def given(field: str):
+        if field in top:
+            return None
+        value = raw.get(field) if field in raw else was.get(field)
+        return value.strip() or None if isinstance(value, str) else value
+
+    data: dict = {f: given(f) for f in ("code", "priority", "standard_indicator")}
+    for field, kind in KINDS.items():
+        value = given(field)
+        data[field] = kind(value) if value in set(kind) else None
+    if data["aggregation"] is None and "aggregation" not in top and data["measure"] is not None:
+        if before is None or ("measure" in raw and data["measure"] == Measure.percentage):
+            # the schema's default for a new indicator, and `update`'s for a change to a percentage
+            data["aggregation"] = Aggregation.latest if data["measure"] == Measure.percentage else Aggregation.sum
+        else:
+            data["aggregation"] = before.aggregation
+
+    def lines(field: str, model, stored: list) -> list:
+        """The list's items in place (indexes name the rows in the messages); a refused item is
+        an `Unchecked` line or a None period target."""
+        if field not in raw:
+            return list(stored)
+        if not isinstance(raw[field], list):
+            return []
+        out = []
+        for i, row in enumerate(raw[field]):
+            try:
+                if (field, i) in rows:
+                    raise ValueError(i)
+                out.append(model.model_validate(row))
+            except (ValueError, ValidationError):
+                country = row.get("country") if isinstance(row, dict) else None
+                out.append(Unchecked(country if isinstance(country, str) else "") if field == "targets" else None)
+        return out
+
+    data["targets"] = lines("targets", LineTarget, before.targets if before else [])
+    data["period_targets"] = lines("period_targets", PeriodTargetIn, before.period_targets if before else [])
+    return validate(session, project, data, indicator_id=before.id if before else None)
 
 
 def read_many(session: Session, indicators: list[Indicator], project_code: str | None = None) -> list[IndicatorRead]:
@@ -221,7 +305,8 @@ def _check_lock(session: Session, before: IndicatorRead, data: dict, reason: str
     changed = [f for f in LOCKED_FIELDS if norm(data[f]) != norm(was[f])]
     why = lock_reason(periods)
     if changed:
-        raise Locked(f"{', '.join(changed)} cannot change: {why}",
+        # In words: the message is read by people; `details` name the fields for programs.
+        raise Locked(f"{', '.join(f.replace('_', ' ') for f in changed)} cannot change: {why}",
                      details=[{"field": f, "message": f"locked: {why}"} for f in changed])
     if targets_changed(before, data) and not reason:
         return [{"field": "reason", "message": f"say why the baselines or targets change: {why}"}]

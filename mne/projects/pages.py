@@ -25,10 +25,13 @@ from mne.formatting import input_number
 from mne.forms import FormDataDep, field_errors, parse_page, place_errors, refuse_nul, sentence
 from mne.htmx import htmx
 from mne.indicators import service as indicators
+from mne.progress import service as progress
+from mne.progress.rules import PeriodInfo
 from mne.projects import service
 from mne.projects.models import Project
 from mne.projects.schemas import ProjectCreate, ProjectRead, ProjectUpdate
 from mne.reference import service as reference
+from mne.reference.periods import resolve_as_of
 from mne.reference.schemas import KOSOVO
 from mne.web import path_for, render
 
@@ -184,7 +187,7 @@ def _form_page(request: Request, session: Session, principal: Principal, *, form
 @router.get("/projects/new", name="project_new")
 def new_project_page(request: Request, session: SessionDep, principal: EditorUser):
     form = _blank()
-    form["countries"] = sorted(principal.countries)[:1]
+    form["countries"] = sorted(principal.countries)  # all of the officer's countries: untick the others
     return _form_page(request, session, principal, form=form, errors={})
 
 
@@ -245,6 +248,7 @@ def update_project(request: Request, code: str, session: SessionDep, principal: 
 def project_page(request: Request, code: str, session: SessionDep, principal: CurrentUser, notice: str = ""):
     project = scope.get_project_by_code(session, principal, code)
     read = service.read(session, project)
+    as_of, lines = _line_progress(session, principal, project)
     choices = {
         "countries": {c.iso3: c for c in reference.countries(session)},
         "priorities": {p.code: p for p in reference.priorities(session)},
@@ -264,4 +268,18 @@ def project_page(request: Request, code: str, session: SessionDep, principal: Cu
         "kosovo_note": KOSOVO in read.countries,
         "statuses": STATUS_LABELS,
         "notice": NOTICES.get(notice, ""),
+        "as_of": as_of, "line_progress": lines,
     })
+
+
+def _line_progress(session: Session, principal: Principal, project: Project) -> tuple[PeriodInfo | None, dict]:
+    """Each line's figures as of the default period, `{(indicator id, country): LineRow}`: the
+    dashboard's own rows (`progress.service.indicator_lines`, read from the precomputed
+    summaries), so both pages always agree. The caller's lines only, as on the dashboard: an
+    officer sees its own countries' progress."""
+    try:
+        as_of = resolve_as_of(session, None)
+    except Invalid:  # no reporting period yet: nothing to be measured against
+        return None, {}
+    rows, _ = progress.indicator_lines(session, principal, Filters(project=(project.code,)), as_of)
+    return as_of, {(r.indicator_id, r.country): r for r in rows}

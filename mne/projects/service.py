@@ -56,7 +56,7 @@ def _validate(session: Session, data: dict, *, project_id: int | None) -> list[d
         problems.append({"field": field, "message": message})
 
     if data["end_date"] < data["start_date"]:
-        bad("end_date", "must be on or after start_date")
+        bad("end_date", "must be on or after the start date")
     for field, column, values in (
         ("countries", Country.iso3, data["countries"]),
         ("priorities", Priority.code, data["priorities"]),
