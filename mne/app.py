@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from contextlib import asynccontextmanager
 
 import anyio
@@ -26,6 +27,8 @@ from mne.config import Settings, get_settings
 from mne.db import database_unreachable, engine_for
 from mne.deps import Anyone, Public
 from mne.errors import DomainError, Unauthorized, Unavailable, envelope
+from mne.evidence import pages as evidence_pages
+from mne.evidence import routes as evidence_routes
 from mne.exports import pages as export_pages
 from mne.exports import routes as export_routes
 from mne.imports import pages as import_pages
@@ -55,6 +58,7 @@ API_ROUTERS = (
     project_routes.router,
     indicator_routes.router,
     result_routes.router,
+    evidence_routes.router,
     comment_routes.router,
     progress_routes.router,
 )
@@ -75,6 +79,7 @@ PAGE_ROUTERS = (
     project_pages.router,
     indicator_pages.router,
     result_pages.router,
+    evidence_pages.router,
     comment_pages.router,
 )
 
@@ -95,6 +100,8 @@ SECURITY_HEADERS = {
 IMPORT_API = frozenset({"/imports/results"})
 # Where a results file is uploaded (the API, the import page): the larger MNE_IMPORT_MAX_BYTES.
 IMPORT_UPLOADS = frozenset({"/imports/results", "/imports"})
+# Where an evidence file is attached to a result (the API, the result page): MNE_MAX_FILE_BYTES.
+FILE_UPLOADS = re.compile(r"(/api/v1)?/results/[^/]+/files")
 
 
 def _wants_json(request: Request) -> bool:
@@ -262,7 +269,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     # Added before the security headers, so it runs inside them: its 413 gets them too.
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes, import_max_bytes=settings.import_max_bytes,
-                       import_paths=IMPORT_UPLOADS, respond=too_large)
+                       import_paths=IMPORT_UPLOADS, respond=too_large,
+                       file_max_bytes=settings.max_file_bytes, file_paths=FILE_UPLOADS)
 
     def control_character(request: Request, field: str, char: str):
         message = f"must not contain control characters such as {char}"

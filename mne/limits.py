@@ -8,10 +8,13 @@ does the counting too, but answers plain text and signals through private except
 
 Uploads of results (`import_paths`) have the larger `MNE_IMPORT_MAX_BYTES`, plus room for a
 form's other fields; their routes also check the size themselves, with a more precise message.
+So have uploads of evidence files (`file_paths`, a pattern: their paths hold a result's id) with
+`MNE_MAX_FILE_BYTES`.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable, Mapping
 from urllib.parse import parse_qsl
 
@@ -41,15 +44,22 @@ def mebibytes(n: int) -> str:
 
 class BodySizeLimit:
     def __init__(self, app: ASGIApp, *, max_bytes: int, import_max_bytes: int, import_paths: frozenset[str],
-                 respond: Callable[[Request, int], Response | Awaitable[Response]]) -> None:
+                 respond: Callable[[Request, int], Response | Awaitable[Response]],
+                 file_max_bytes: int = 0, file_paths: re.Pattern[str] | None = None) -> None:
         self.app = app
         self.max_bytes = max_bytes
         self.import_limit = import_max_bytes + FORM_ROOM
         self.import_paths = import_paths
+        self.file_limit = file_max_bytes + FORM_ROOM
+        self.file_paths = file_paths
         self.respond = respond  # (request, limit) -> the 413 answer
 
     def limit_for(self, scope: Scope) -> int:
-        return self.import_limit if scope["path"] in self.import_paths else self.max_bytes
+        if scope["path"] in self.import_paths:
+            return self.import_limit
+        if self.file_paths is not None and self.file_paths.fullmatch(scope["path"]):
+            return self.file_limit
+        return self.max_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":

@@ -120,8 +120,10 @@ def session(connection) -> Iterator[Session]:
 
 
 @pytest.fixture(scope="session")
-def app(db_url):
-    return create_app(Settings(database_url=db_url, secret_key=TEST_SECRET, demo=False))
+def app(db_url, tmp_path_factory):
+    # Evidence files go to a folder of the test run, never ./files of the checkout.
+    return create_app(Settings(database_url=db_url, secret_key=TEST_SECRET, demo=False,
+                               files_dir=tmp_path_factory.mktemp("files")))
 
 
 @pytest.fixture
@@ -199,7 +201,8 @@ def live_server(tmp_path_factory) -> Iterator[LiveServer]:
 
     url = f"sqlite:///{tmp_path_factory.mktemp('live') / 'live.db'}"
     fresh_database(url)
-    live_app = create_app(Settings(database_url=url, secret_key=TEST_SECRET, demo=False))
+    live_app = create_app(Settings(database_url=url, secret_key=TEST_SECRET, demo=False,
+                                   files_dir=tmp_path_factory.mktemp("live-files")))
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]

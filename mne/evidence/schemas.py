@@ -16,3 +16,17 @@ class EvidenceFileRead(BaseModel):
     sha256: str = Field(description="hex SHA-256 of the content; equal files are stored once")
     uploaded_by: str | None = Field(description="the uploader's name, or email when unnamed; null if deleted")
     uploaded_at: datetime
+
+    @property
+    def size_in_words(self) -> str:
+        return size_in_words(self.size)
+
+
+def size_in_words(n: int) -> str:
+    """'800 bytes', '12 KB', '3.4 MB' (binary units, as file managers count)."""
+    if n < 1024:
+        return f"{n} byte{'' if n == 1 else 's'}"
+    if n < 1024 * 1024:
+        return f"{round(n / 1024)} KB"
+    megabytes = f"{n / 1024 / 1024:.1f}".removesuffix(".0")
+    return f"{megabytes} MB"

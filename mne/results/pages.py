@@ -20,6 +20,7 @@ from mne.auth.principal import Principal
 from mne.comments import service as comments
 from mne.deps import CurrentUser, EditorUser, ReviewerUser, SessionDep
 from mne.errors import Conflict, Invalid
+from mne.evidence import presenters as evidence
 from mne.filters import Filters
 from mne.forms import (FormDataDep, field_errors, parse_id, parse_page, parse_version, place_errors, refuse_nul,
                        safe_next, sentence)
@@ -210,14 +211,19 @@ def save_result(request: Request, session: SessionDep, principal: EditorUser, fo
 
 def _result_page(request: Request, session: Session, principal: Principal, result_id: int, *, notice: str = "",
                  errors: dict | None = None, values: dict | None = None, error: str = "", status_code: int = 200,
-                 comment_typed: str = "", comment_error: str = ""):
+                 comment_typed: str = "", comment_error: str = "", file_error: str = ""):
     detail = presenters.result_detail(session, principal, result_id)
+    r = detail.result
     return render(request, "results/detail.html", {
         "d": detail, "r": detail.result, "notice": RESULT_NOTICES.get(notice, ""), "errors": errors or {},
         "values": values or {}, "error": error, "statuses": presenters.STATUS_LABELS,
         # templates/results/_conversation.html (a refused comment is shown again with its error)
         "conversation": comments.conversation_view(session, principal, detail.result.id, detail.result.country,
                                                    typed=comment_typed, error=comment_error),
+        # templates/results/_evidence.html (a refused upload says why beside its form)
+        "evidence": evidence.section(session, principal, r.id, r.country, detail.period, r.status,
+                                     max_bytes=request.app.state.settings.max_file_bytes, error=file_error,
+                                     notice=request.query_params.get("file", "")),
     }, status_code=status_code)
 
 
