@@ -11,7 +11,7 @@ from mne.deps import CurrentUser, EditorUser, Offset, PathId, ReviewerUser, Sess
 from mne.errors import error_responses
 from mne.filters import FiltersDep
 from mne.results import service
-from mne.results.schemas import NoteBody, ReasonBody, ResultRead, ResultWrite
+from mne.results.schemas import BulkApproval, BulkApprove, NoteBody, ReasonBody, ResultRead, ResultWrite
 
 router = APIRouter(prefix="/api/v1/results", tags=["results"], responses=error_responses(401, 403, 422, 503))
 
@@ -38,6 +38,16 @@ def list_results(
                                         limit=limit, offset=offset)
     response.headers["X-Total-Count"] = str(total)
     return items
+
+
+# Before the routes of one result: a literal path is matched before a parameter.
+@router.post("/approve", response_model=BulkApproval, responses=error_responses(413))
+def approve_many(body: BulkApprove, session: SessionDep, principal: ReviewerUser):
+    """Approve many submitted results in one transaction, by the rules of a single approval. Not
+    all or none: each id is either approved or refused with a `code` and a `message` —
+    `not_found`, `forbidden`, `conflict` (not submitted, or changed meanwhile), `locked` (already
+    approved, or its period is closed), `duplicate` (listed twice)."""
+    return service.approve_many(session, principal, body.ids)
 
 
 @router.post("/{result_id}/submit", response_model=ResultRead, responses=ACTION)

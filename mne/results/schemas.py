@@ -95,3 +95,26 @@ class ResultRead(BaseModel):
 class SubmitSummary(BaseModel):
     submitted: list[int]
     skipped: int
+
+
+# A bulk approval is one transaction: a cap keeps it (and its lock on the periods) short.
+MAX_BULK_IDS = 1000
+
+
+class BulkApprove(InputModel):
+    ids: list[Id] = Field(min_length=1, max_length=MAX_BULK_IDS,
+                          description=f"the results to approve, 1 to {MAX_BULK_IDS} ids")
+
+
+class Refusal(BaseModel):
+    id: int
+    code: str = Field(description="not_found, forbidden, conflict (not submitted, or changed meanwhile), "
+                                  "locked (approved, or its period closed), duplicate")
+    message: str
+
+
+class BulkApproval(BaseModel):
+    """What a bulk approval did: each id is either approved or refused with why."""
+
+    approved: list[int]
+    refused: list[Refusal]
