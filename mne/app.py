@@ -26,6 +26,8 @@ from mne.comments import routes as comment_routes
 from mne.config import Settings, get_settings
 from mne.db import database_unreachable, engine_for
 from mne.deps import Anyone, Public
+from mne.due import pages as due_pages
+from mne.due import routes as due_routes
 from mne.errors import DomainError, Unauthorized, Unavailable, envelope
 from mne.evidence import pages as evidence_pages
 from mne.evidence import routes as evidence_routes
@@ -61,6 +63,7 @@ API_ROUTERS = (
     evidence_routes.router,
     comment_routes.router,
     progress_routes.router,
+    due_routes.router,
 )
 # The HTML pages. Within a router, literal paths come before parameters (/projects/new before
 # /projects/{code}); no path of one router matches another's.
@@ -78,6 +81,7 @@ PAGE_ROUTERS = (
     import_pages.router,
     project_pages.router,
     indicator_pages.router,
+    due_pages.router,  # before result_pages: /review/overview is not a result of /review/{id}
     result_pages.router,
     evidence_pages.router,
     comment_pages.router,

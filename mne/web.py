@@ -73,6 +73,8 @@ ALL = frozenset(Role)
 # (label, route name, roles). An entry shows only when its route exists, so the menu never
 # links a page that is not there.
 NAVIGATION: tuple[tuple[str, str, frozenset[Role]], ...] = (
+    ("My reporting", "my_reporting", frozenset({Role.country_officer})),
+    ("Review overview", "review_overview", frozenset({Role.regional_reviewer, Role.admin})),
     ("Dashboard", "dashboard", ALL),
     ("Projects", "projects_page", frozenset({Role.country_officer, Role.regional_reviewer, Role.admin, Role.donor_viewer})),
     ("Review queue", "review_queue", frozenset({Role.regional_reviewer, Role.admin})),
@@ -83,6 +85,16 @@ NAVIGATION: tuple[tuple[str, str, frozenset[Role]], ...] = (
     ("Reference data", "admin_reference", frozenset({Role.admin})),
     ("API tokens", "tokens_page", ALL),
 )
+
+
+# Where sign-in lands each role when no page was asked for: an officer on what is due, a
+# reviewer on what waits for review; the others on the dashboard.
+HOMES = {Role.country_officer: "my_reporting", Role.regional_reviewer: "review_overview"}
+
+
+def home_path(request: Request, role: Role) -> str:
+    """The landing page of a role (the dashboard, ``/``, when its own page is not built)."""
+    return (path_if_any(request, HOMES[role]) if role in HOMES else None) or "/"
 
 
 def navigation(request: Request) -> list[dict[str, Any]]:

@@ -43,9 +43,10 @@ def test_reviewer_filters_the_dashboard_and_drills_down_to_a_line(page: Page, li
     page.on("console", lambda m: errors.append(f"{m.text} {m.location}") if m.type == "error" else None)
     page.on("pageerror", lambda e: errors.append(str(e)))
     page.set_viewport_size({"width": 1280, "height": 900})
-    sign_in(page, live_server, reviewer)
+    sign_in(page, live_server, reviewer)  # a reviewer lands on the review overview
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Dashboard").click()
 
-    # Signed in, the reviewer lands on the dashboard.
+    # The dashboard.
     expect(page.get_by_role("heading", name="Results dashboard")).to_be_visible()
     expect(page.get_by_role("heading", name="Strategic priorities")).to_be_visible()
     expect(page.locator("table.matrix")).to_be_visible()

@@ -50,6 +50,7 @@ def reviewer(live_server):
 
 def sign_in(page: Page, live_server, email: str) -> None:
     factories.sign_in_page(page, live_server, email)
+    page.goto(live_server.url + "/")  # a reviewer lands on the review overview
     expect(page.get_by_role("heading", name="Results dashboard")).to_be_visible()
 
 

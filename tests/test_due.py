@@ -253,3 +253,59 @@ def test_the_review_queue_by_country_with_its_oldest(session, world):
     assert queues["TJK"].oldest_submitted_at == datetime(2024, 5, 8, 9, 0, tzinfo=UTC)
     # An officer's own view of it holds its country only.
     assert [c.country for c in due.waiting_for_review(session, world.officer("TJK"))] == ["TJK"]
+
+
+# --- GET /api/v1/due ----------------------------------------------------------------------------
+
+FIELDS = {"indicator_id", "indicator_code", "project_code", "country", "period", "due_date", "state"}
+
+
+def test_the_api_lists_the_callers_lines_due_in_the_period(client, session, world):
+    kgz = factories.token(session, "country_officer", countries=["KGZ"])
+    response = client.get("/api/v1/due", params={"period": "2024Q1"}, headers=kgz)
+    assert response.status_code == 200, response.text
+    assert response.headers["X-Period"] == "2024Q1"
+    body = response.json()
+    assert all(set(item) == FIELDS for item in body)
+    assert [(i["project_code"], i["indicator_code"], i["country"], i["state"]) for i in body] == [
+        ("DUE-FREQ", "Q", "KGZ", "missing"), ("DUE-ST", "I1", "KGZ", "missing"), ("DUE-ST", "I2", "KGZ", "draft"),
+        ("DUE-ST", "I3", "KGZ", "submitted"), ("DUE-ST", "I4", "KGZ", "returned"), ("DUE-ST", "I5", "KGZ", "approved")]
+    assert body[0] == {"indicator_id": world.ids["Q"], "indicator_code": "Q", "project_code": "DUE-FREQ",
+                       "country": "KGZ", "period": "2024Q1", "due_date": "2024-04-30", "state": "missing"}
+
+
+def test_the_api_keeps_to_the_callers_scope_and_filters(client, session, world):
+    tjk = factories.token(session, "country_officer", countries=["TJK"])
+    arm = factories.token(session, "country_officer", countries=["ARM"])
+    reviewer = factories.token(session, "regional_reviewer")
+    tjk_items = client.get("/api/v1/due?period=2024Q2", headers=tjk).json()
+    assert [(i["indicator_code"], i["country"]) for i in tjk_items] == [("Q", "TJK"), ("S", "TJK")]
+    assert client.get("/api/v1/due?period=2024Q2", headers=arm).json() == []
+    filtered = client.get("/api/v1/due?period=2024Q2&project=DUE-FREQ&country=TJK", headers=reviewer).json()
+    assert [(i["indicator_code"], i["country"]) for i in filtered] == [("Q", "TJK"), ("S", "TJK")]
+
+
+def test_the_api_takes_a_half_year_and_defaults_to_the_current_period(client, session, world, monkeypatch):
+    tjk = factories.token(session, "country_officer", countries=["TJK"])
+    half = client.get("/api/v1/due?period=2024S1", headers=tjk)
+    assert half.headers["X-Period"] == "2024Q1,2024Q2"
+    assert [(i["indicator_code"], i["period"]) for i in half.json()] == [("Q", "2024Q1"), ("Q", "2024Q2"), ("S", "2024Q2")]
+    monkeypatch.setattr(due, "current_date", lambda: date(2024, 5, 1))  # Q1's due date (30 April) has passed
+    default = client.get("/api/v1/due", headers=tjk)
+    assert default.headers["X-Period"] == "2024Q2" and len(default.json()) == 2
+    monkeypatch.setattr(due, "current_date", lambda: date(2024, 4, 30))
+    assert client.get("/api/v1/due", headers=tjk).headers["X-Period"] == "2024Q1"
+
+
+@pytest.mark.parametrize("period", ["2031Q1", "2024Q5", "next quarter", "1999"])
+def test_the_api_refuses_a_period_that_is_not_one_naming_period(client, session, world, period):
+    kgz = factories.token(session, "country_officer", countries=["KGZ"])
+    response = client.get("/api/v1/due", params={"period": period}, headers=kgz)
+    assert response.status_code == 422, response.text
+    error = response.json()["error"]
+    assert [d["field"] for d in error["details"]] == ["period"]
+
+
+def test_the_api_needs_a_token(client):
+    response = client.get("/api/v1/due")
+    assert response.status_code == 401 and response.json()["error"]["code"]

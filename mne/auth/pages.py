@@ -10,14 +10,14 @@ from fastapi.responses import RedirectResponse
 from sqlmodel import select
 
 from mne.auth import sessions
-from mne.base import utcnow
+from mne.base import Role, utcnow
 from mne.deps import CurrentUser, Public, SessionDep
 from mne.errors import Forbidden, Invalid, TooManyRequests
 from mne.forms import field_errors, safe_next
 from mne.users import security
 from mne.users import service as users
 from mne.users.models import User
-from mne.web import path_for, render
+from mne.web import home_path, path_for, render
 
 router = APIRouter(include_in_schema=False)
 
@@ -43,11 +43,17 @@ def _login_form(request: Request, *, next_url: str, email: str = "", error: str 
     return response
 
 
+def _next_or_empty(target: str) -> str:
+    """The page asked for (only a local path), or "" when none was: then each role has its home."""
+    return safe_next(target) if target.strip() else ""
+
+
 @router.get("/login", name="login")
-def login_page(request: Request, _: Public, next: str = "/"):
-    if getattr(request.state, "principal", None) is not None:
-        return RedirectResponse(safe_next(next), status_code=303)
-    return _login_form(request, next_url=safe_next(next))
+def login_page(request: Request, _: Public, next: str = ""):
+    principal = getattr(request.state, "principal", None)
+    if principal is not None:
+        return RedirectResponse(_next_or_empty(next) or home_path(request, principal.role), status_code=303)
+    return _login_form(request, next_url=_next_or_empty(next))
 
 
 @router.post("/login")
@@ -58,9 +64,9 @@ def login(
     email: Annotated[str, Form()] = "",
     password: Annotated[str, Form()] = "",
     csrf_token: Annotated[str, Form()] = "",
-    next: Annotated[str, Form()] = "/",
+    next: Annotated[str, Form()] = "",
 ):
-    next_url = safe_next(next)
+    next_url = _next_or_empty(next)
     expected = request.cookies.get(LOGIN_CSRF_COOKIE)
     if not expected or not secrets.compare_digest(expected, csrf_token):
         raise Forbidden("the sign-in form has expired; reload the page and try again", code="csrf")
@@ -88,7 +94,7 @@ def login(
     user.last_login_at = utcnow()
     session.add(user)
     sessions.purge_expired(session)
-    response = RedirectResponse(next_url, status_code=303)
+    response = RedirectResponse(next_url or home_path(request, Role(user.role)), status_code=303)
     _set_session_cookie(request, response, cookie)
     response.delete_cookie(LOGIN_CSRF_COOKIE, path=path_for(request, "login"))
     return response

@@ -31,6 +31,7 @@ from mne.indicators.models import Indicator, IndicatorTarget
 from mne.progress.rules import PeriodInfo, is_due
 from mne.projects.models import Project
 from mne.reference.models import Period
+from mne.reference.periods import matching
 from mne.results.models import Result
 from mne.text import clip
 from mne.users import service as users
@@ -130,6 +131,22 @@ def due_items(session: Session, principal: Principal, periods: Iterable[str], *,
             raise Invalid.field("period", f"no reporting period {clip(code, 40)!r}")
         chosen.append(known[code])
     return due_in(session, principal, chosen, filters=filters)
+
+
+def due_for(session: Session, principal: Principal, period: str | None, *, filters: Filters = NO_FILTERS,
+            today: date | None = None) -> tuple[list[ReportingPeriod], list[DueItem]]:
+    """``due_in`` for a period as a query names it: ``YYYYQn``, or ``YYYYSn`` / ``YYYY`` for their
+    quarters; left out, the current reporting period as of ``today``. Answers the periods used
+    and the items. A code that is not a period, or names none, is a 422 naming ``period``."""
+    periods = reporting_periods(session)
+    if period is None or not period.strip():
+        current = current_period(periods, today or current_date())
+        if current is None:
+            raise Invalid.field("period", "there are no reporting periods yet")
+        chosen = [current]
+    else:
+        chosen = matching(periods, period, field="period")
+    return chosen, due_in(session, principal, chosen, filters=filters)
 
 
 @dataclass
