@@ -21,7 +21,9 @@ def list_comments(result_id: PathId, session: SessionDep, principal: CurrentUser
     return service.list_comments(session, principal, result_id)
 
 
-@router.post("/{result_id}/comments", response_model=CommentRead, status_code=201, responses=error_responses(413))
+# 409: a write racing another (the app answers an integrity error so), like every body-taking operation.
+@router.post("/{result_id}/comments", response_model=CommentRead, status_code=201,
+             responses=error_responses(409, 413))
 def post_comment(result_id: PathId, body: Annotated[CommentWrite, Body()], session: SessionDep,
                  principal: CurrentUser):
     """Add a comment, in any status of the result. The officers of its country and the reviewers
