@@ -1,6 +1,6 @@
 """`mne backup FILE` and `mne restore FILE`: the whole database in one file, and back.
 
-The file is the database's own format, so the database's own tools can read it too:
+The database's part is in the database's own format, so its own tools can read it too:
 
 - SQLite: a SQLite database file, copied with SQLite's online backup API. The copy is made in
   one step inside one read transaction, so it is consistent while the server keeps writing (in
@@ -10,15 +10,17 @@ The file is the database's own format, so the database's own tools can read it t
   piped into `psql`, after dropping what the schema held, in one transaction committed only
   once the whole archive was read: a restore that fails leaves the database as it was.
 
-What a file is comes from its first bytes ("SQLite format 3\\0" or "PGDMP"); a SQLite backup is
-never fed to PostgreSQL or the reverse.
+The backup file is a tar archive (uncompressed: the tools of any system open it) holding the
+database's part as its first member (`database.sqlite` or `database.pgdump`) and the evidence
+files under MNE_FILES_DIR that the saved database refers to, as `files/<sha256>`. The list of
+files comes from the database's own copy, so the archive holds what its rows need; a file added
+after the copy belongs to the next backup. A restore checks each file against its hash before
+anything changes, replaces the database, then puts the files in place and removes the blobs
+that no restored row refers to.
 
-Extending the backup (issue 14 adds the evidence files under MNE_FILES_DIR): make the file an
-archive (e.g. tar) holding the database part as it is written here plus a `files/` folder;
-`kind_of` learns the archive's magic, and `_backup`/`_restore` call the database's part
-(`_sqlite_dump`/`_pg_dump`, `_sqlite_load`/`_pg_load`) on a member's path in a temporary
-folder, as `-` already does. Everything below works on paths, not on open streams, and the
-`Report` would gain the files' count and size.
+What a file is comes from its first bytes (a tar archive whose first member names the kind; a
+bare "SQLite format 3\\0" or "PGDMP" file, as backups were before evidence files, is restored
+too, its database only); a SQLite backup is never fed to PostgreSQL or the reverse.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ import shutil
 import sqlite3
 import subprocess
 import sys
+import tarfile
 import tempfile
 import threading
 import time
@@ -44,12 +47,17 @@ from sqlalchemy.pool import NullPool
 
 from mne.db import engine_for, normalise_url
 from mne.errors import DomainError
+from mne.evidence import store
 
 SQLITE = "sqlite"
 POSTGRESQL = "postgresql"
 MAGIC = {SQLITE: b"SQLite format 3\x00", POSTGRESQL: b"PGDMP"}
 KIND_NAMES = {SQLITE: "SQLite", POSTGRESQL: "PostgreSQL"}
 VERSION_TABLE = "alembic_version"
+# The members of a backup archive: the database's part first, then the evidence files.
+DATABASE_MEMBER = {SQLITE: "database.sqlite", POSTGRESQL: "database.pgdump"}
+FILES_FOLDER = "files/"
+FILES_TABLE = "evidence_file"
 
 # Where PostgreSQL's client tools are looked for after PATH (Debian and Ubuntu install every
 # major version side by side there).
@@ -75,6 +83,8 @@ class Report:
     revision: str | None = None
     seconds: float = 0.0
     notes: list[str] = field(default_factory=list)
+    files: int = 0  # evidence files in the archive (backup) or put in place (restore)
+    files_size: int = 0
 
     @property
     def tables(self) -> int:
@@ -91,16 +101,34 @@ def _nothing(what: str, done: int, total: int | None) -> None:
 
 # --- the file ------------------------------------------------------------------------------
 
+def is_archive(path: Path) -> bool:
+    """A tar archive ("ustar" at offset 257, as POSIX and PAX archives have)."""
+    with path.open("rb") as fh:
+        fh.seek(257)
+        return fh.read(5) == b"ustar"
+
+
 def kind_of(path: str | Path) -> str:
-    """SQLITE or POSTGRESQL, from the file's first bytes; BackupError for anything else."""
+    """SQLITE or POSTGRESQL, from the file's first bytes (an archive's: its first member's name);
+    BackupError for anything else."""
     path = Path(path)
     if not path.exists():
         raise BackupError(f"no file {path}")
     if path.is_dir():
         raise BackupError(f"{path} is a directory, not a backup file")
     try:
+        if is_archive(path):
+            with tarfile.open(path, "r:") as archive:
+                first = archive.next()
+            for kind, name in DATABASE_MEMBER.items():
+                if first is not None and first.name == name:
+                    return kind
+            raise BackupError(f"{path} is a tar archive but not an mne backup (it does not begin with "
+                              f"{' or '.join(DATABASE_MEMBER.values())})")
         with path.open("rb") as fh:
             head = fh.read(len(MAGIC[SQLITE]))
+    except tarfile.TarError as exc:
+        raise BackupError(f"{path} is damaged: {exc}") from exc
     except OSError as exc:
         raise BackupError(f"cannot read {path}: {exc.strerror}") from exc
     for kind, magic in MAGIC.items():
@@ -158,6 +186,13 @@ def _revision(conn: Connection) -> str | None:
     if VERSION_TABLE not in inspect(conn).get_table_names():
         return None
     return conn.execute(text(f"SELECT version_num FROM {VERSION_TABLE}")).scalar()
+
+
+def _referenced_files(conn: Connection) -> list[str]:
+    """The blobs (SHA-256) that the database's evidence files refer to; none before migration 0006."""
+    if FILES_TABLE not in inspect(conn).get_table_names():
+        return []
+    return sorted(conn.execute(text(f"SELECT DISTINCT sha256 FROM {FILES_TABLE}")).scalars())
 
 
 def _holds_data(conn: Connection) -> list[str]:
@@ -363,8 +398,9 @@ def _tool_failed(tool: str, stderr: str) -> BackupError:
     return BackupError(f"{os.path.basename(tool)} failed: {_tool_message(stderr)}")
 
 
-def _pg_dump(url: str, target: Path, progress: Progress) -> dict[str, int]:
-    """Dump in the snapshot of our own transaction and count its rows there."""
+def _pg_dump(url: str, target: Path, progress: Progress) -> tuple[dict[str, int], list[str]]:
+    """Dump in the snapshot of our own transaction and count its rows there; the evidence files
+    its rows refer to."""
     pg_dump = find_tool("pg_dump", _server_major(url))
     conninfo, env = libpq(url)
     engine = engine_for(url)
@@ -392,8 +428,9 @@ def _pg_dump(url: str, target: Path, progress: Progress) -> dict[str, int]:
         if process.wait() != 0:
             raise _tool_failed(pg_dump, "".join(m for m in messages if "pg_dump: " in m and "dumping" not in m))
         progress("dumping tables", total, total)
+        hashes = _referenced_files(conn)
         conn.rollback()
-    return rows
+    return rows, hashes
 
 
 # Drops every object of the schema public (tables with their sequences and indexes, views,
@@ -524,18 +561,19 @@ def _plain_errors(doing: str) -> Iterator[None]:
 STDIO = "-"  # FILE "-": the backup goes to standard output, or comes from standard input
 
 
-def backup(url: str, file: str | Path, progress: Progress = _nothing) -> Report:
-    """Write the database at URL to FILE (replaced when it exists, only once complete)."""
+def backup(url: str, file: str | Path, progress: Progress = _nothing, *, files_dir: Path | None = None) -> Report:
+    """Write the database at URL and the evidence files under FILES_DIR that it refers to (None:
+    none) to FILE (replaced when it exists, only once complete)."""
     with _plain_errors(f"back up into {file}"):
-        return _backup(url, file, progress)
+        return _backup(url, file, progress, files_dir)
 
 
-def _backup(url: str, file: str | Path, progress: Progress) -> Report:
+def _backup(url: str, file: str | Path, progress: Progress, files_dir: Path | None) -> Report:
     if str(file) == STDIO:
         # Written whole first (pg_dump -Fc needs a file to seek in; a kind is known only then),
         # in a folder only we can read, then copied out.
         with tempfile.TemporaryDirectory(prefix="mne-backup-") as folder:
-            report = _backup(url, Path(folder) / "backup", progress)
+            report = _backup(url, Path(folder) / "backup", progress, files_dir)
             with open(report.path, "rb") as written:
                 shutil.copyfileobj(written, sys.stdout.buffer, 1 << 20)
             sys.stdout.buffer.flush()
@@ -545,31 +583,72 @@ def _backup(url: str, file: str | Path, progress: Progress) -> Report:
     url = normalise_url(url)
     kind = database_kind(url)
     target = Path(file)
+    report = Report(kind=kind, path=str(target))
     with _partial(target) as partial:
-        if kind == SQLITE:
-            _sqlite_dump(url, partial, progress)
-            # A plain engine: mne's own would turn the copy into WAL mode on connecting.
-            copy = create_engine(f"sqlite:///{partial}", poolclass=NullPool)
-            with copy.connect() as conn:
-                rows, revision = _count_rows(conn), _revision(conn)
-            copy.dispose()
-        else:
-            rows = _pg_dump(url, partial, progress)
-            with engine_for(url).connect() as conn:
-                revision = _revision(conn)
-        size = partial.stat().st_size
-    return Report(kind=kind, path=str(target), size=size, rows=rows, revision=revision,
-                  seconds=time.monotonic() - started)
+        database = partial.with_name(partial.name + ".database")  # private too: inside its folder
+        try:
+            if kind == SQLITE:
+                _sqlite_dump(url, database, progress)
+                # A plain engine: mne's own would turn the copy into WAL mode on connecting.
+                copy = create_engine(f"sqlite:///{database}", poolclass=NullPool)
+                with copy.connect() as conn:
+                    rows, revision, hashes = _count_rows(conn), _revision(conn), _referenced_files(conn)
+                copy.dispose()
+            else:
+                rows, hashes = _pg_dump(url, database, progress)
+                with engine_for(url).connect() as conn:
+                    revision = _revision(conn)
+            report.rows, report.revision = rows, revision
+            _write_archive(partial, kind, database, hashes, files_dir, report, progress)
+        finally:
+            database.unlink(missing_ok=True)
+        report.size = partial.stat().st_size
+    report.seconds = time.monotonic() - started
+    return report
 
 
-def restore(url: str, file: str | Path, force: bool = False, progress: Progress = _nothing) -> Report:
-    """Replace the database at URL by the backup FILE; refuses a database holding data unless
-    FORCE, and a backup of the other kind of database always."""
+def _private(member: tarfile.TarInfo) -> tarfile.TarInfo:
+    """No owner names or ids of this machine in the archive; readable by its owner only."""
+    member.uid = member.gid = 0
+    member.uname = member.gname = ""
+    member.mode = 0o600
+    return member
+
+
+def _write_archive(target: Path, kind: str, database: Path, hashes: list[str], files_dir: Path | None,
+                   report: Report, progress: Progress) -> None:
+    with tarfile.open(target, "w", format=tarfile.PAX_FORMAT) as archive:
+        archive.add(database, arcname=DATABASE_MEMBER[kind], filter=_private)
+        if files_dir is None:
+            if hashes:
+                report.notes.append(f"{len(hashes)} evidence files were left out (no files folder was given)")
+            return
+        missing = []
+        progress("copying evidence files", 0, len(hashes))
+        for done, sha256 in enumerate(hashes, 1):
+            path = store.blob_path(files_dir, sha256)
+            if not path.is_file():  # removed by hand, or lost: the backup goes on without it
+                missing.append(sha256)
+                continue
+            archive.add(path, arcname=FILES_FOLDER + sha256, filter=_private)
+            report.files += 1
+            report.files_size += path.stat().st_size
+            progress("copying evidence files", done, len(hashes))
+        if missing:
+            report.notes.append(f"{len(missing)} evidence files the database refers to are missing from "
+                                f"{files_dir} and are not in the backup (the first: {missing[0]})")
+
+
+def restore(url: str, file: str | Path, force: bool = False, progress: Progress = _nothing, *,
+            files_dir: Path | None = None) -> Report:
+    """Replace the database at URL by the backup FILE, and the evidence files under FILES_DIR by
+    the backup's (None: leave them); refuses a database holding data unless FORCE, and a backup
+    of the other kind of database always."""
     with _plain_errors(f"restore {file}"):
-        return _restore(url, file, force, progress)
+        return _restore(url, file, force, progress, files_dir)
 
 
-def _restore(url: str, file: str | Path, force: bool, progress: Progress) -> Report:
+def _restore(url: str, file: str | Path, force: bool, progress: Progress, files_dir: Path | None) -> Report:
     if str(file) == STDIO:
         if sys.stdin.isatty():
             raise BackupError("restore - reads the backup from standard input: pipe it in, or give its file")
@@ -578,7 +657,7 @@ def _restore(url: str, file: str | Path, force: bool, progress: Progress) -> Rep
             with copy.open("wb") as received:
                 shutil.copyfileobj(sys.stdin.buffer, received, 1 << 20)
             try:
-                report = _restore(url, copy, force, progress)
+                report = _restore(url, copy, force, progress, files_dir)
             except BackupError as exc:
                 raise BackupError(exc.message.replace(str(copy), "standard input")) from exc
         report.path = "standard input"
@@ -592,13 +671,117 @@ def _restore(url: str, file: str | Path, force: bool, progress: Progress) -> Rep
         raise BackupError(f"{source} is a backup of a {KIND_NAMES[found]} database and cannot be restored into "
                           f"{KIND_NAMES[kind]} ({_safe(url)}): restore it into a {KIND_NAMES[found]} database "
                           "(MNE_DATABASE_URL says which)")
-    if kind == SQLITE:
-        _sqlite_load(url, source, force, progress)
+    report = Report(kind=kind, path=str(source), size=source.stat().st_size)
+    if not is_archive(source):  # a backup made before evidence files were: the database only
+        _load(url, kind, source, force, progress)
+        if files_dir is not None:
+            report.notes.append("the backup holds no evidence files (it was made by an older version): "
+                                f"the files folder {files_dir} was left as it was")
     else:
-        _pg_load(url, source, force, progress)
+        with tempfile.TemporaryDirectory(prefix=".mne-restore-", dir=source.parent) as folder:
+            database = Path(folder) / "database"
+            staging = _Staging(files_dir)
+            try:
+                staged = _unpack(source, kind, database, staging, progress)
+                _load(url, kind, database, force, progress)
+                if files_dir is not None:
+                    _put_files(url, files_dir, staging, staged, report)
+                elif staged:
+                    report.notes.append(f"{len(staged)} evidence files in the backup were not restored "
+                                        "(no files folder was given)")
+            finally:
+                staging.clean()
     engine = engine_for(url)
     engine.dispose()  # connections opened before the restore may cache the old schema
     with engine.connect() as conn:
-        rows, revision = _count_rows(conn), _revision(conn)
-    return Report(kind=kind, path=str(source), size=source.stat().st_size, rows=rows, revision=revision,
-                  seconds=time.monotonic() - started, notes=_revision_notes(revision))
+        report.rows, report.revision = _count_rows(conn), _revision(conn)
+    report.notes = _revision_notes(report.revision) + report.notes
+    report.seconds = time.monotonic() - started
+    return report
+
+
+def _load(url: str, kind: str, database: Path, force: bool, progress: Progress) -> None:
+    if kind == SQLITE:
+        _sqlite_load(url, database, force, progress)
+    else:
+        _pg_load(url, database, force, progress)
+
+
+class _Staging:
+    """A private folder inside the files folder (so that moving a file into place is a rename),
+    made at the first file of the archive: a backup without files leaves no trace."""
+
+    def __init__(self, files_dir: Path | None) -> None:
+        self.files_dir = files_dir
+        self.folder: Path | None = None
+
+    def path(self, sha256: str) -> Path | None:
+        if self.files_dir is None:
+            return None
+        if self.folder is None:
+            self.files_dir.mkdir(parents=True, exist_ok=True)
+            self.folder = Path(tempfile.mkdtemp(prefix=".restore-", dir=self.files_dir))
+        return self.folder / sha256
+
+    def clean(self) -> None:
+        if self.folder is not None:
+            shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def _unpack(source: Path, kind: str, database: Path, staging: _Staging, progress: Progress) -> dict[str, int]:
+    """The archive's database to DATABASE and its files to STAGING (each checked against its
+    hash), before anything is changed: a damaged or cut archive changes nothing. The files'
+    hashes and sizes."""
+    staged: dict[str, int] = {}
+    try:
+        with tarfile.open(source, "r:") as archive:
+            progress("reading the backup", 0, None)
+            for member in archive:
+                name = member.name
+                if name == DATABASE_MEMBER[kind] and member.isfile():
+                    _extract(archive, member, database)
+                elif name.startswith(FILES_FOLDER) and store.SHA256.fullmatch(name[len(FILES_FOLDER):]) \
+                        and member.isfile():
+                    sha256 = name[len(FILES_FOLDER):]
+                    path = staging.path(sha256)
+                    if path is not None:
+                        _extract(archive, member, path)
+                        if store.file_sha256(path) != sha256:
+                            raise BackupError(f"{source} is damaged: the evidence file {sha256} does not match "
+                                              "its hash; nothing was changed")
+                    staged[sha256] = member.size
+                    progress("reading the backup", len(staged), None)
+                # Anything else (a folder entry, a file added by hand) is not ours: left out.
+    except (tarfile.TarError, EOFError) as exc:
+        raise BackupError(f"{source} is damaged or cut short ({exc}); nothing was changed") from exc
+    if not database.is_file():
+        raise BackupError(f"{source} is damaged: it holds no {DATABASE_MEMBER[kind]}; nothing was changed")
+    return staged
+
+
+def _extract(archive: tarfile.TarFile, member: tarfile.TarInfo, target: Path) -> None:
+    """One member's bytes to TARGET, by our own name for it (never the archive's path)."""
+    source = archive.extractfile(member)
+    assert source is not None
+    with source, target.open("wb") as out:
+        shutil.copyfileobj(source, out, 1 << 20)
+    if target.stat().st_size != member.size:
+        raise tarfile.ReadError("unexpected end of data")
+
+
+def _put_files(url: str, files_dir: Path, staging: _Staging, staged: dict[str, int], report: Report) -> None:
+    """Move the staged files into place; remove the blobs that no restored row refers to (the
+    restore replaces everything, files too). Notes the rows whose file is in neither."""
+    with engine_for(url).connect() as conn:
+        wanted = set(_referenced_files(conn))
+    for sha256, size in staged.items():
+        store.place(files_dir, store.Received(path=staging.path(sha256), sha256=sha256, size=size))
+        report.files += 1
+        report.files_size += size
+    for sha256, _ in list(store.blobs(files_dir)):
+        if sha256 not in wanted:
+            store.remove(files_dir, sha256)
+    missing = sorted(sha for sha in wanted if not store.blob_path(files_dir, sha).is_file())
+    if missing:
+        report.notes.append(f"{len(missing)} evidence files the restored database refers to are in neither the "
+                            f"backup nor {files_dir} (the first: {missing[0]})")

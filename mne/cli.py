@@ -387,18 +387,26 @@ def backup_command(
     file: Annotated[str, typer.Argument(help="The file to write (replaced once the new backup is complete); "
                                              "- for standard output.")],
 ) -> None:
-    """Back up the whole database into FILE, while the app runs.
+    """Back up the whole database and its evidence files into FILE, while the app runs.
 
-    SQLite's online backup (the file is a SQLite database) or pg_dump's custom format
-    (PostgreSQL), consistent as of one moment."""
+    A tar archive of SQLite's online backup (a SQLite database) or pg_dump's custom format
+    (PostgreSQL), consistent as of one moment, and the evidence files under MNE_FILES_DIR that
+    it refers to."""
     from mne import backup
 
+    settings = get_settings()
     bar, progress = _backup_progress()
     with bar:
-        report = backup.backup(get_settings().database_url, file, progress=progress)
+        report = backup.backup(settings.database_url, file, progress=progress, files_dir=settings.files_dir)
     typer.echo(f"backed up {_safe_url()} to {report.path}: {_megabytes(report.size)}, {report.tables} tables, "
-               f"{report.total_rows:,} rows, schema revision {report.revision}, in {report.seconds:.1f} s",
-               err=file == backup.STDIO)
+               f"{report.total_rows:,} rows, {_files(report)}, schema revision {report.revision}, "
+               f"in {report.seconds:.1f} s", err=file == backup.STDIO)
+    for note in report.notes:
+        typer.echo(f"note: {note}", err=file == backup.STDIO)
+
+
+def _files(report) -> str:
+    return f"{report.files:,} evidence file{'' if report.files == 1 else 's'} ({_megabytes(report.files_size)})"
 
 
 @app.command("restore")
@@ -408,17 +416,20 @@ def restore_command(
                                              "- for standard input.")],
     force: Annotated[bool, typer.Option("--force", help="Replace a database that holds data.")] = False,
 ) -> None:
-    """Replace the database by the backup FILE (stop the app first).
+    """Replace the database and the evidence files by the backup FILE (stop the app first).
 
     Refuses a database that holds data (anything beyond the reference data) unless --force,
-    and a backup of the other kind of database."""
+    and a backup of the other kind of database. The files go to MNE_FILES_DIR; files there that
+    the restored database does not refer to are removed."""
     from mne import backup
 
+    settings = get_settings()
     bar, progress = _backup_progress()
     with bar:
-        report = backup.restore(get_settings().database_url, file, force=force, progress=progress)
+        report = backup.restore(settings.database_url, file, force=force, progress=progress,
+                                files_dir=settings.files_dir)
     typer.echo(f"restored {report.path} into {_safe_url()}: {report.tables} tables, {report.total_rows:,} rows, "
-               f"schema revision {report.revision}, in {report.seconds:.1f} s")
+               f"{_files(report)}, schema revision {report.revision}, in {report.seconds:.1f} s")
     for note in report.notes:
         typer.echo(f"note: {note}")
 

@@ -28,7 +28,7 @@ KGZ_EMAIL = "evidence.kgz@test.example"
 
 PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
 CSV = b"name,village,signed\nAigul,Osh,yes\nBakyt,Naryn,no\n"
-TEXT = "Attendance was taken by the partner; the signed list follows by post.\n".encode()
+TEXT = b"Attendance was taken by the partner; the signed list follows by post.\n"
 HTML = b"<!DOCTYPE html>\n<html><body><script>alert(1)</script></body></html>\n"
 ELF = b"\x7fELF\x02\x01\x01\x00" + bytes(120)
 
@@ -460,7 +460,7 @@ def test_the_result_page_lists_attaches_and_removes_files(client, session, world
     refused = client.post(f"/results/{rid}/files", data={"csrf_token": csrf},
                           files={"file": ("report.pdf", HTML, "application/pdf")}, follow_redirects=False)
     assert refused.status_code == 422
-    assert "Nothing was attached or removed: It is markup" in refused.text and 'id="evidence-error"' in refused.text
+    assert "Nothing was attached: It is markup" in refused.text and 'id="evidence-error"' in refused.text
     empty = client.post(f"/results/{rid}/files", data={"csrf_token": csrf},  # as a browser sends no file
                         files={"file": ("", b"", "application/octet-stream")}, follow_redirects=False)
     assert empty.status_code == 422 and "Choose a file to upload." in empty.text

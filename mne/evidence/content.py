@@ -35,6 +35,9 @@ OPENDOCUMENT = {
     "application/vnd.oasis.opendocument.spreadsheet",
     "application/vnd.oasis.opendocument.presentation",
 }
+# Every content type a stored file may have (text types carry a charset parameter too).
+ACCEPTED_TYPES = (PDF, *sorted(IMAGES), *sorted(OLE_OFFICE), *OOXML.values(), *sorted(OPENDOCUMENT),
+                  "text/csv", "text/plain")
 ZIP_MAGIC = b"PK\x03\x04"
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 

@@ -26,11 +26,12 @@ def _back(request: Request, result_id: int, done: str):
                             status_code=303)
 
 
-def _refused(request: Request, session, principal, result_id: int, exc: Invalid | Conflict | PayloadTooLarge):
+def _refused(request: Request, session, principal, result_id: int, exc: Invalid | Conflict | PayloadTooLarge,
+             nothing: str):
     session.rollback()
     message = exc.details[0]["message"] if isinstance(exc, Invalid) and exc.details else exc.message
     return _result_page(request, session, principal, result_id, status_code=exc.status_code,
-                        file_error=f"Nothing was attached or removed: {sentence(message.removeprefix('file: '))}")
+                        file_error=f"{nothing}: {sentence(message.removeprefix('file: '))}")
 
 
 async def upload_or_refusal(request: Request) -> UploadFile | Invalid:
@@ -53,7 +54,7 @@ def add_file(upload: Annotated[UploadFile | Invalid, Depends(upload_or_refusal)]
         service.add_file(session, principal, rid, upload.file, upload.filename,
                          files_dir=settings.files_dir, max_bytes=settings.max_file_bytes)
     except (Invalid, Conflict, PayloadTooLarge) as exc:
-        return _refused(request, session, principal, rid, exc)
+        return _refused(request, session, principal, rid, exc, "Nothing was attached")
     return _back(request, rid, "added")
 
 
@@ -64,7 +65,7 @@ def delete_file(id: str, request: Request, session: SessionDep, principal: Edito
     try:
         service.delete_file(session, principal, row.id, files_dir=request.app.state.settings.files_dir)
     except Conflict as exc:
-        return _refused(request, session, principal, result_id, exc)
+        return _refused(request, session, principal, result_id, exc, "Nothing was removed")
     return _back(request, result_id, "deleted")
 
 

@@ -13,7 +13,7 @@ from starlette.exceptions import HTTPException
 
 from mne.deps import CurrentUser, EditorUser, PathId, SessionDep
 from mne.errors import Invalid, error_response, error_responses
-from mne.evidence import service
+from mne.evidence import content, service
 from mne.evidence.models import EvidenceFile
 from mne.evidence.schemas import EvidenceFileRead
 
@@ -88,7 +88,7 @@ def add_file(upload: Uploaded, result_id: PathId, request: Request, session: Ses
 
 
 @router.get("/files/{id}", response_class=FileResponse, responses={
-    200: {"content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
+    200: {"content": {kind: {"schema": {"type": "string", "format": "binary"}} for kind in content.ACCEPTED_TYPES},
           "description": "the file's bytes, with the content type decided at upload, "
                          "`Content-Disposition: attachment` and `X-Content-Type-Options: nosniff`"}})
 def get_file(id: PathId, request: Request, session: SessionDep, principal: CurrentUser):
