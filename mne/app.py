@@ -45,6 +45,7 @@ from mne.projects import pages as project_pages
 from mne.projects import routes as project_routes
 from mne.reference import pages as reference_pages
 from mne.reference import routes as reference_routes
+from mne.reminders import pages as reminder_pages
 from mne.results import pages as result_pages
 from mne.results import routes as result_routes
 from mne.text import clip
@@ -71,6 +72,7 @@ PAGE_ROUTERS = (
     auth_pages.router,
     home.router,
     user_pages.router,
+    reminder_pages.router,
     reference_pages.router,
     progress_pages.router,
     audit_pages.router,

@@ -434,6 +434,38 @@ def restore_command(
         typer.echo(f"note: {note}")
 
 
+# --- reminders --------------------------------------------------------------------------
+
+def _day(value: str | None):
+    from datetime import date
+
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise typer.BadParameter(f"{value[:40]!r} is not a date: write YYYY-MM-DD", param_hint="--today") from None
+
+
+@app.command("remind")
+@handled
+def remind_command(
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Print who would get what; send and record "
+                                                            "nothing (needs no SMTP server).")] = False,
+    today: Annotated[str | None, typer.Option("--today", metavar="YYYY-MM-DD", help="Act as of this date "
+                                              "(default: today), to test or catch up.")] = None,
+) -> None:
+    """Email each officer a digest of what is due within 7 days or overdue, and each reviewer one
+    of what waits for review; nothing is told twice. Meant for cron (see docs/operations.md)."""
+    from mne.reminders.command import RemindError, remind
+
+    day = _day(today)
+    try:
+        remind(get_settings(), today=day, dry_run=dry_run, echo=typer.echo)
+    except RemindError as exc:
+        fail(str(exc), exc.code)
+
+
 # --- users and tokens -------------------------------------------------------------------
 
 @user_app.command("add")
