@@ -48,6 +48,7 @@ from mne.reference import routes as reference_routes
 from mne.reminders import pages as reminder_pages
 from mne.results import pages as result_pages
 from mne.results import routes as result_routes
+from mne.results import review as result_review
 from mne.text import clip
 from mne.users import pages as user_pages
 from mne.web import path_for, render, templates
@@ -86,6 +87,8 @@ PAGE_ROUTERS = (
     due_pages.router,  # before result_pages: /review/overview is not a result of /review/{id}
     result_pages.router,
     evidence_pages.router,
+    result_review.router,  # the review queue
+    result_entry.router,  # the period entry form
     comment_pages.router,
 )
 

@@ -54,16 +54,24 @@ def _when(moment) -> str:
 # --- the grid -----------------------------------------------------------------------------
 
 def _grid_page(request: Request, session: Session, principal: Principal, project, *, year: str = "",
-               notice: str = "", error: str = "", status_code: int = 200):
+               period: str = "", notice: str = "", error: str = "", status_code: int = 200):
     return render(request, "results/grid.html", {
-        "grid": presenters.build_grid(session, principal, project, year), "notice": notice, "error": error,
+        "grid": presenters.build_grid(session, principal, project, year, period), "notice": notice, "error": error,
         "statuses": presenters.STATUS_LABELS,
     }, status_code=status_code)
+def grid_url(request: Request, code: str, period: str = "", **query: str) -> str:
+    """The grid showing ``period`` (its year), scrolled to its column: where a saved cell or a
+    submitted period returns to."""
+    params = urlencode({k: v for k, v in {"period": period, **query}.items() if v})
+    return (path_for(request, "results_grid", code=code) + (f"?{params}" if params else "")
+            + (f"#period-{period}" if period else ""))
+
+
 
 
 @router.get("/projects/{code}/results", name="results_grid")
 def results_grid(request: Request, code: str, session: SessionDep, principal: CurrentUser, year: str = "",
-                 notice: str = "", submitted: str = "", count: str = ""):
+                 period: str = "", notice: str = "", submitted: str = "", count: str = ""):
     project = scope.get_project_by_code(session, principal, code)
     message = ""
     if notice == "saved":
@@ -72,7 +80,8 @@ def results_grid(request: Request, code: str, session: SessionDep, principal: Cu
         n = int(count)
         message = (f"{n} result{'' if n == 1 else 's'} of {submitted[:8]} submitted for review." if n
                    else f"There was nothing to submit in {submitted[:8]}: no drafts or returned results.")
-    return _grid_page(request, session, principal, project, year=year[:4], notice=message)
+    return _grid_page(request, session, principal, project, year=year[:4], period=period[:8] or submitted[:8],
+                      notice=message)
 
 
 @router.post("/projects/{code}/results/submit", name="results_submit_period")
@@ -84,11 +93,11 @@ def submit_period(request: Request, code: str, session: SessionDep, principal: E
         summary = results.submit_period(session, principal, project, period)
     except (Invalid, Conflict) as exc:  # an unknown or closed period, a result changed meanwhile
         session.rollback()
-        return _grid_page(request, session, principal, project, year=year, error=sentence(exc.message),
-                          status_code=exc.status_code)
-    query = urlencode({k: v for k, v in {"year": year, "submitted": period, "count": len(summary.submitted)}.items()
-                       if v != ""})
-    return RedirectResponse(f"{path_for(request, 'results_grid', code=project.code)}?{query}", status_code=303)
+        return _grid_page(request, session, principal, project, year=year, period=period,
+                          error=sentence(exc.message), status_code=exc.status_code)
+    # Back to the period submitted (its year, its column in view), whichever page it was sent from.
+    return RedirectResponse(grid_url(request, project.code, period, year="all" if year == "all" else "",
+                                     submitted=period, count=str(len(summary.submitted))), status_code=303)
 
 
 # --- one cell: its form, saving it, and its display -----------------------------------------
@@ -99,7 +108,11 @@ def _cell_params(source) -> tuple[int, str, str]:
 
 
 def _form_of(ctx: presenters.CellContext) -> dict:
-    r = ctx.cell.result
+    return form_of(ctx.cell.result)
+
+
+def form_of(r) -> dict:
+    """A result's fields as its form shows them (every field, '' when not given)."""
     form = {k: "" for k in VALUE_FIELDS}
     if r is not None:
         form.update(value=input_number(r.value), narrative=r.narrative, means_of_verification=r.means_of_verification)
@@ -135,12 +148,17 @@ def result_cell(request: Request, session: SessionDep, principal: CurrentUser, i
         {"indicator_id": indicator_id, "country": country, "period": period}))
     if not htmx(request).wants_fragment:
         grid = path_for(request, "results_grid", code=ctx.project.code)
-        return RedirectResponse(f"{grid}#{ctx.cell.id}", status_code=303)
+        return RedirectResponse(f"{grid}?period={ctx.cell.period.code}#{ctx.cell.id}", status_code=303)
     return render(request, "results/grid.html", {"cell": ctx.cell}, block="cell")
 
 
 def _write_body(ctx: presenters.CellContext, form: dict, version: str) -> dict:
-    body: dict = {"indicator_id": ctx.indicator.id, "country": ctx.cell.country.iso3, "period": ctx.cell.period.code,
+    return write_body(ctx.cell, form, version)
+
+
+def write_body(cell: presenters.Cell, form: dict, version: str) -> dict:
+    """The body of a result write (`ResultWrite`) from a cell's form fields as typed."""
+    body: dict = {"indicator_id": cell.indicator.id, "country": cell.country.iso3, "period": cell.period.code,
                   "narrative": form["narrative"], "means_of_verification": form["means_of_verification"],
                   "version": version or None}
     for key in ("value", *RATIO_FIELDS):
@@ -152,7 +170,7 @@ def _write_body(ctx: presenters.CellContext, form: dict, version: str) -> dict:
     return body
 
 
-def _result_errors(exc) -> dict[str, str]:
+def result_errors(exc) -> dict[str, str]:
     errors = field_errors(exc, ResultWrite, nested=("disaggregation",))
     out = {}
     for key, message in errors.items():
@@ -190,10 +208,10 @@ def save_result(request: Request, session: SessionDep, principal: EditorUser, fo
     try:
         saved = results.put_result(session, principal, ResultWrite.model_validate(_write_body(ctx, typed, version)))
     except ValidationError as exc:
-        return _edit_page(request, ctx, form=typed, errors=_result_errors(exc), status_code=422)
+        return _edit_page(request, ctx, form=typed, errors=result_errors(exc), status_code=422)
     except Invalid as exc:
         session.rollback()
-        return _edit_page(request, ctx, form=typed, errors=_result_errors(exc), status_code=422)
+        return _edit_page(request, ctx, form=typed, errors=result_errors(exc), status_code=422)
     except Conflict as exc:  # a stale version, a result submitted or approved meanwhile, a closed period
         session.rollback()
         ctx = presenters.load_cell(session, principal, *params, for_edit=True)  # it changed: show it as it is now
@@ -202,9 +220,14 @@ def save_result(request: Request, session: SessionDep, principal: EditorUser, fo
     ctx = presenters.saved_cell(session, ctx, saved)
     if not htmx(request).wants_fragment:
         grid = path_for(request, "results_grid", code=ctx.project.code)
-        return RedirectResponse(f"{grid}?notice=saved#{ctx.cell.id}", status_code=303)
+        return RedirectResponse(f"{grid}?notice=saved&period={ctx.cell.period.code}#{ctx.cell.id}", status_code=303)
     announce = f"Saved {ctx.cell.label}: {num(saved.value, 2)}, draft."
-    return render(request, "results/grid.html", {"cell": ctx.cell, "announce": announce}, block="cell")
+    # The period's Submit button, counted again, goes along (an out-of-band swap): no reload needed.
+    code = ctx.cell.period.code
+    pending = results.submittable_counts(session, principal, ctx.project, code).get(code, 0)
+    return render(request, "results/grid.html", {
+        "cell": ctx.cell, "announce": announce, "recount": {"period": code, "count": pending},
+    }, block="cell")
 
 
 # --- one result ---------------------------------------------------------------------------

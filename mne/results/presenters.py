@@ -10,7 +10,7 @@ never restated: why a result cannot change (`results.service.why_locked`), who m
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import date, datetime
 from urllib.parse import urlencode
 
 from sqlmodel import Session, select
@@ -18,6 +18,8 @@ from sqlmodel import Session, select
 from mne.auth import scope
 from mne.auth.principal import Principal
 from mne.base import PeriodStatus, ResultStatus
+from mne.due import rules as due_rules
+from mne.due import service as due
 from mne.errors import NotFound
 from mne.filters import Filters
 from mne.forms import sentence
@@ -68,11 +70,25 @@ class Cell:
     period: Period
     result: ResultRead | None
     can_write: bool  # the caller logs results for this country
+    today: date | None = None  # the day lateness is judged on (None: not judged)
     due: bool = True  # a result is due in this period by the line's reporting frequency
 
     @property
     def id(self) -> str:
         return f"cell-{self.indicator.id}-{self.country.iso3}-{self.period.code}"
+    @property
+    def key(self) -> str:
+        """The line's key in the period entry form's field names ("12-KGZ")."""
+        return f"{self.indicator.id}-{self.country.iso3}"
+
+    @property
+    def overdue(self) -> bool:
+        """Due, its due date passed, and still owed (nothing, a draft or a returned result) in an
+        open period: late before it is even submitted (the rule of "My reporting")."""
+        return (self.today is not None and self.due and not self.period_closed
+                and due_rules.is_overdue(due_rules.state_of(self.result.status if self.result else None),
+                                         self.period.due_date, self.today))
+
 
     @property
     def query(self) -> str:
@@ -111,16 +127,42 @@ class Line:
     target: float
     cells: list[Cell] = field(default_factory=list)
 
+@dataclass
+class PeriodHead:
+    """A period's column of the grid: its due date, how many of its lines are due and overdue,
+    and what the caller can enter and submit in it."""
+
+    period: Period
+    current: bool  # the period officers report on now (``due.rules.current_period``)
+    due_lines: int = 0  # lines of the grid whose result is due in it
+    overdue: int = 0  # of them, still owed after the due date
+    writable: int = 0  # lines the caller may enter in it
+
+    @property
+    def id(self) -> str:
+        return f"period-{self.period.code}"
+
+    @property
+    def closed(self) -> bool:
+        return self.period.status != PeriodStatus.open
+
+    @property
+    def can_enter(self) -> bool:
+        return self.writable > 0 and not self.closed
+
+
 
 @dataclass
 class Grid:
     project: ProjectRead
     periods: list[Period]
     years: list[str]
-    year: str
+    year: str  # the year shown, or "all"
     lines: list[Line]
     pending: dict[str, int]  # drafts and returned results the caller can submit, by period
     can_submit: bool
+    heads: list[PeriodHead] = field(default_factory=list)
+    focus: str = ""  # the period to bring into view first: the one asked for, or the current one
     kosovo: bool
 
 
@@ -135,33 +177,64 @@ def project_periods(session: Session, project: Project) -> list[Period]:
     return [p for p in reference.periods(session) if results.in_project_dates(p, project)]
 
 
-def build_grid(session: Session, principal: Principal, project: Project, year: str = "") -> Grid:
+def current_period(session: Session) -> Period | None:
+    """The period officers report on today (``due.rules.current_period``)."""
+    periods = reference.periods(session)
+    info = due_rules.current_period([PeriodInfo(p.code, p.start_date, p.end_date, p.due_date) for p in periods],
+                                    due.current_date())
+    return next((p for p in periods if info is not None and p.code == info.code), None)
+
+
+def _focus(periods: list[Period], asked: str, current: Period | None) -> Period | None:
+    """The project's period to show first: the one asked for; else the current one, or the
+    project's latest before it (a project that has ended), or its first (one not yet begun)."""
+    by_code = {p.code: p for p in periods}
+    if asked in by_code or not periods:
+        return by_code.get(asked)
+    if current is None:
+        return periods[-1]
+    past = [p for p in periods if p.end_date <= current.end_date]
+    return past[-1] if past else periods[0]
+
+
+def build_grid(session: Session, principal: Principal, project: Project, year: str = "", period: str = "") -> Grid:
+    """The grid a year at a time (so that it fits a laptop's width without scrolling sideways):
+    ``year``, or "all", or else the year of ``period`` or of the current period."""
     read = projects.read(session, project)
     names = {c.iso3: c for c in reference.countries(session)}
     periods = project_periods(session, project)
     years = sorted({p.code[:4] for p in periods})
-    year = year if year in years else ""
-    shown = [p for p in periods if not year or p.code.startswith(year)]
+    current = current_period(session)
+    focus = _focus(periods, period.strip().upper(), current)
+    if year != "all":
+        year = year if year in years else (focus.code[:4] if focus else "")
+    shown = [p for p in periods if year == "all" or p.code.startswith(year)]
+    today = due.current_date()
     found, _ = results.list_results(session, principal, filters=Filters(project=(project.code,)), limit=GRID_LIMIT)
+    heads = {p.code: PeriodHead(p, current is not None and p.code == current.code) for p in shown}
     by_key = {(r.indicator_id, r.country, r.period): r for r in found}
     lines: list[Line] = []
-    pending: dict[str, int] = {}
     for ind in indicators.list_for_project(session, principal, project):
         for t in ind.targets:
             if not scope.can_read_line(principal, t.country):
                 continue
             country = names.get(t.country) or CountryRead(iso3=t.country, name=t.country, subregion_code="")
+            can_write = scope.can_write_line(principal, t.country)
             line = Line(indicator=ind, country=country, baseline=t.baseline, target=t.target)
             for p in shown:
-                result = by_key.get((ind.id, t.country, p.code))
-                can_write = scope.can_write_line(principal, t.country)
-                line.cells.append(Cell(ind, country, p, result, can_write, is_result_due(ind, project, p)))
-                if can_write and result is not None and result.status in results.EDITABLE:
-                    pending[p.code] = pending.get(p.code, 0) + 1
+                cell = Cell(ind, country, p, by_key.get((ind.id, t.country, p.code)), can_write,
+                            is_result_due(ind, project, p), today)
+                line.cells.append(cell)
+                head = heads[p.code]
+                head.due_lines += cell.due
+                head.overdue += cell.overdue
+                head.writable += can_write
             lines.append(line)
     can_submit = bool(set(read.countries) & scope.line_countries(principal, write=True))
-    return Grid(project=read, periods=shown, years=years, year=year, lines=lines, pending=pending,
-                can_submit=can_submit, kosovo=KOSOVO in {line.country.iso3 for line in lines})
+    return Grid(project=read, periods=shown, years=years, year=year, lines=lines,
+                pending=results.submittable_counts(session, principal, project), can_submit=can_submit,
+                kosovo=KOSOVO in {line.country.iso3 for line in lines}, heads=list(heads.values()),
+                focus=focus.code if focus is not None and focus.code in heads else "")
 
 
 @dataclass
@@ -194,7 +267,7 @@ def load_cell(session: Session, principal: Principal, indicator_id: int, country
     result = results.to_read(session, [row])[0] if row is not None else None
     names = {c.iso3: c for c in reference.countries(session)}
     cell = Cell(read, names[country], period, result, scope.can_write_line(principal, country),
-                is_result_due(read, project, period))
+                is_result_due(read, project, period), due.current_date())
     return CellContext(project=project, indicator=read, cell=cell, row=row, baseline=target.baseline,
                        target=target.target)
 
@@ -202,6 +275,77 @@ def load_cell(session: Session, principal: Principal, indicator_id: int, country
 def saved_cell(session: Session, ctx: CellContext, saved: ResultRead) -> CellContext:
     """The cell just saved, from the service's own read of it: no second load of the cell."""
     return replace(ctx, cell=replace(ctx.cell, result=saved), row=session.get(Result, saved.id))
+
+# --- a period's lines as one form -------------------------------------------------------------
+
+@dataclass
+class EntryLine:
+    """One line of the period entry form, with what the form shows in it."""
+
+    cell: Cell
+    baseline: float
+    target: float
+    form: dict = field(default_factory=dict)  # field → text: as stored, or as typed
+    version: str = ""  # of the stored result the form was filled in against
+    errors: dict = field(default_factory=dict)  # field → message ('' for the line as a whole)
+    conflict: str = ""  # the line was changed or locked by someone else meanwhile, in words
+    posted: bool = False  # the line was sent with the form (it was editable when shown)
+
+    @property
+    def key(self) -> str:
+        return self.cell.key
+
+    @property
+    def open(self) -> bool:
+        """Whether its breakdown and narrative are shown open: something is typed or wrong there."""
+        extra = {k: v for k, v in self.form.items() if k not in ("value", "numerator", "denominator")}
+        if self.cell.indicator.measure == "percentage":
+            extra["value"] = self.form.get("value", "")
+        return any(extra.values()) or any(k not in ("", "value", "numerator", "denominator") for k in self.errors) \
+            or (self.cell.indicator.measure == "percentage" and "value" in self.errors)
+
+
+@dataclass
+class PeriodEntry:
+    project: Project
+    read: ProjectRead
+    period: Period
+    lines: list[EntryLine]
+    others: set[str]  # keys of the project's lines in this period that the caller may not write
+    pending: int  # what the period's Submit would send now
+    kosovo: bool
+
+    @property
+    def editable(self) -> list[EntryLine]:
+        return [line for line in self.lines if line.cell.editable]
+
+
+def period_entry(session: Session, principal: Principal, project: Project, period_code: str) -> PeriodEntry:
+    """Every line of a project's period that the caller logs (indicator × country), each with its
+    result: 404 for a period that does not exist or is outside the project's dates."""
+    period = session.get(Period, (period_code or "").strip().upper()[:8])
+    if period is None or not results.in_project_dates(period, project):
+        raise NotFound(f"no reporting period {period_code[:20]!r} in this project's dates")
+    names = {c.iso3: c for c in reference.countries(session)}
+    found, _ = results.list_results(session, principal, filters=Filters(project=(project.code,)), period=period.code,
+                                    limit=GRID_LIMIT)
+    by_key = {(r.indicator_id, r.country): r for r in found}
+    today = due.current_date()
+    lines: list[EntryLine] = []
+    others: set[str] = set()
+    for ind in indicators.list_for_project(session, principal, project):
+        for t in ind.targets:
+            if not scope.can_write_line(principal, t.country):
+                others.add(f"{ind.id}-{t.country}")
+                continue
+            country = names.get(t.country) or CountryRead(iso3=t.country, name=t.country, subregion_code="")
+            result = by_key.get((ind.id, t.country))
+            cell = Cell(ind, country, period, result, True, is_result_due(ind, project, period), today)
+            lines.append(EntryLine(cell, t.baseline, t.target, version=str(result.version) if result else ""))
+    pending = results.submittable_counts(session, principal, project, period.code).get(period.code, 0)
+    return PeriodEntry(project=project, read=projects.read(session, project), period=period, lines=lines,
+                       others=others, pending=pending, kosovo=any(line.cell.country.iso3 == KOSOVO for line in lines))
+
 
 
 @dataclass
