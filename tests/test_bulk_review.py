@@ -6,6 +6,7 @@ rows a reviewer selects in one action."""
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 
 import pytest
 from sqlmodel import select
@@ -18,6 +19,7 @@ from mne.results import service as results
 from mne.results.models import Result
 from mne.results.schemas import MAX_BULK_IDS
 from tests import factories
+from tests.pages import doc
 from tests.progress_world import World, open_periods
 
 API = "/api/v1"
@@ -195,3 +197,213 @@ def test_the_service_caps_the_ids_too(session, world):
     assert refused.value.details[0]["field"] == "ids"
     with pytest.raises(Invalid):
         results.approve_many(session, world.reviewer, [])
+
+
+# --- the queue page ---------------------------------------------------------------------------
+
+HX = {"HX-Request": "true"}
+ON_TIME = datetime(2022, 7, 1, tzinfo=UTC)  # before every due date below: no "late" flag
+
+
+@pytest.fixture
+def queue(world: World, session) -> dict:
+    """A small queue whose figures are computed by hand below.
+
+    RQ-1 (KGZ, TJK; 2022-01-01 to 2023-12-31, 730 days):
+    - I1 KGZ, sum, target 400, milestone 160 by 2022Q2: 40 approved in 2022Q1; **80 submitted in
+      2022Q2** (row `kgz`): progress 40/400 = 10 % → 120/400 = 30 %, expected 160/400 = 40 %,
+      off track (0.25 of expected) → at risk (0.75); no flag.
+    - I1 TJK, sum, target 100: 10 approved in 2022Q1; **50 submitted in 2022Q2** (row `tjk`):
+      10 % → 60 %, expected 181/730 days = 25 %, off track → on track; flagged: 50 is more than
+      3× the previous value, and late (first submitted after the due date).
+    - I2 KGZ, latest percentage, baseline 20, target 60: **35 % submitted in 2022Q3** (row `pct`),
+      nothing earlier: no data → (35 - 20) / 40 = 38 %, expected 273/730 = 37 %, on track; no flag.
+    RQ-2 (KGZ): J1, target 100: **5 submitted in 2022Q2** (row `other`), no flag.
+    """
+    rq1 = world.project("RQ-1", countries=("KGZ", "TJK"))
+    i1 = world.indicator(rq1, "I1", {"KGZ": (0, 400), "TJK": (0, 100)}, period_targets=[("KGZ", "2022Q2", 160)])
+    i2 = world.indicator(rq1, "I2", {"KGZ": (20, 60)}, aggregation="latest", measure="percentage")
+    world.report(i1, "KGZ", "2022Q1", 40)
+    world.report(i1, "TJK", "2022Q1", 10)
+    rows = {"kgz": world.report(i1, "KGZ", "2022Q2", 80, "submitted",
+                                narrative="Reached through <b>mobile teams</b> in Osh"),
+            "tjk": world.report(i1, "TJK", "2022Q2", 50, "submitted"),
+            "pct": world.report(i2, "KGZ", "2022Q3", 35, "submitted")}
+    rq2 = world.project("RQ-2", countries=("KGZ",))
+    j1 = world.indicator(rq2, "J1", {"KGZ": (0, 100)})
+    rows["other"] = world.report(j1, "KGZ", "2022Q2", 5, "submitted")
+    for key in ("kgz", "pct", "other"):
+        session.get(Result, rows[key]).first_submitted_at = ON_TIME
+    session.add(EvidenceFile(result_id=rows["kgz"], name="attendance <list>.pdf", size=2048,
+                             content_type="application/pdf", sha256="a" * 64, uploaded_by_id=world.officer("KGZ").id))
+    session.add(ResultComment(result_id=rows["kgz"], kind="comment", text="Signed lists are attached",
+                              author_id=world.officer("KGZ").id))
+    session.commit()
+    return rows
+
+
+@pytest.fixture
+def reviewer_csrf(client, session):
+    user = factories.user(session, "regional_reviewer")
+    session.commit()
+    return factories.sign_in(client, user.email)
+
+
+def row_text(page, rid: int) -> str:
+    return " ".join(" ".join(doc(page).get_element_by_id(f"review-{rid}").itertext()).split())
+
+
+def count_of(page) -> str:
+    return " ".join(doc(page).get_element_by_id("queue-count").text_content().split())
+
+
+def test_each_row_shows_its_context_computed_by_hand(client, queue, reviewer_csrf):
+    page = client.get("/review?project=RQ-1")
+    assert page.status_code == 200, page.text
+    kgz = row_text(page, queue["kgz"])
+    assert "80" in kgz and "Previous 40 in 2022Q1 (approved)" in kgz
+    assert "Target 400 by 2023-12-31; milestone for 2022Q2: 160" in kgz
+    assert "Progress as of 2022Q2 10 % → 30 % once approved" in kgz
+    assert "expected 40 %; off track → at risk" in kgz
+    assert "Reached through <b>mobile teams</b> in Osh" in kgz  # the narrative, as text (escaped)
+    assert "<b>mobile" not in page.text.replace("&lt;b&gt;mobile", "")
+    assert "No flags" in kgz
+    assert "attendance <list>.pdf (2 KB)" in kgz or "attendance <list>.pdf (2.0 KB)" in kgz
+    assert "Signed lists are attached" in kgz
+    tjk = row_text(page, queue["tjk"])
+    assert "Previous 10 in 2022Q1 (approved)" in tjk and "Target 100 by 2023-12-31" in tjk
+    assert "milestone" not in tjk
+    assert "10 % → 60 % once approved" in tjk and "expected 25 %; off track → on track" in tjk
+    assert "50 is more than 3× the previous value (10)" in tjk and "after the due date" in tjk
+    assert "No files attached" in tjk and "No narrative" in tjk
+    pct = row_text(page, queue["pct"])
+    assert "35 %" in pct and "Previous none reported" in pct
+    assert "Target 60 % by 2023-12-31, from a baseline of 20 %" in pct
+    assert "— → 38 % once approved" in pct and "expected 37 %; no data → on track" in pct
+    assert f"review-{queue['other']}" not in page.text  # another project
+    assert "3 results awaiting review match these filters" in count_of(page)
+    # Each row can be ticked, with a label naming it.
+    box = doc(page).get_element_by_id(f"select-{queue['kgz']}")
+    assert box.get("form") == "bulk-approve" and box.get("name") == "ids"
+    label = doc(page).xpath(f'//label[@for="select-{queue["kgz"]}"]')[0].text_content()
+    assert label == "Select RQ-1 I1, Kyrgyzstan, 2022Q2"
+
+
+def test_filters_flagged_unflagged_and_project(client, queue, reviewer_csrf):
+    everything = client.get("/review")
+    assert all(f"review-{queue[k]}" in everything.text for k in queue)
+    flagged = client.get("/review?flags=flagged")
+    assert f"review-{queue['tjk']}" in flagged.text
+    assert not any(f"review-{queue[k]}" in flagged.text for k in ("kgz", "pct", "other"))
+    assert "1 result awaiting review matches these filters" in count_of(flagged)
+    unflagged = client.get("/review?flags=unflagged&project=RQ-1")
+    assert {k for k in queue if f"review-{queue[k]}" in unflagged.text} == {"kgz", "pct"}
+    other = client.get("/review?project=RQ-2")
+    assert {k for k in queue if f"review-{queue[k]}" in other.text} == {"other"}
+    # An unknown flag filter is ignored, not an error.
+    assert client.get("/review?flags=nonsense&project=RQ-2").status_code == 200
+
+
+def test_select_unflagged_and_approve_them_without_javascript(client, session, queue, reviewer_csrf, world):
+    dashboard_before = client.get("/dashboard/indicators/%d/KGZ?as_of=2022Q2" % session.get(Result, queue["kgz"]).indicator_id)
+    page = client.get("/review?project=RQ-1&select=unflagged")
+    ticked = {int(b.get("value")) for b in doc(page).xpath('//input[@name="ids"][@checked]')}
+    assert ticked == {queue["kgz"], queue["pct"]}  # not the flagged TJK row
+    assert "Select all unflagged on this page (2)" in page.text
+    response = client.post("/review/approve", data={"csrf_token": reviewer_csrf, "next": "/review?project=RQ-1",
+                                                     "ids": [str(i) for i in sorted(ticked)]},
+                           follow_redirects=False)
+    assert response.status_code == 303, response.text
+    assert response.headers["location"].startswith("/review?project=RQ-1&notice=bulk&approved=2")
+    after = client.get(response.headers["location"])
+    assert "Approved 2 results." in after.text
+    assert "1 result awaiting review matches these filters" in count_of(after)
+    assert statuses(session, ticked) == {i: "approved" for i in ticked}
+    assert len(approvals(session, ticked)) == 2
+    # The dashboard moved: the KGZ line's actual as of 2022Q2 went from 40 to 120.
+    line = session.get(Result, queue["kgz"]).indicator_id
+    api = factories.token(session, "regional_reviewer")
+    assert actuals(client, api, "2022Q2", "RQ-1")[("I1", "KGZ")] == 120
+    assert dashboard_before.status_code == 200
+    assert client.get(f"/dashboard/indicators/{line}/KGZ?as_of=2022Q2").text != dashboard_before.text
+
+
+def test_refusals_are_listed_in_the_notice(client, session, queue, reviewer_csrf, world):
+    results.approve(session, world.reviewer, queue["other"])
+    session.commit()
+    response = client.post("/review/approve", data={"csrf_token": reviewer_csrf, "next": "/review",
+                                                     "ids": [str(queue["tjk"]), str(queue["other"])]},
+                           follow_redirects=False)
+    page = client.get(response.headers["location"])
+    assert (f"Approved 1 result. 1 refused — result {queue['other']}: it is approved already, or its period is "
+            "closed.") in page.text
+    # With htmx: the queue comes back at once with the service's own reasons and the new count.
+    response = client.post("/review/approve", headers=HX, data={
+        "csrf_token": reviewer_csrf, "next": "/review?project=RQ-1", "ids": [str(queue["kgz"]), str(queue["tjk"])]})
+    assert response.status_code == 200 and "<html" not in response.text
+    assert f"Approved 1 result. 1 refused — result {queue['tjk']}: approved and locked" in response.text
+    assert "1 result awaiting review matches these filters" in count_of(response)
+
+
+def test_nothing_selected_or_bad_ids_say_so(client, queue, reviewer_csrf):
+    response = client.post("/review/approve", data={"csrf_token": reviewer_csrf, "next": "/review"})
+    assert response.status_code == 422 and "Choose at least one result." in response.text
+    response = client.post("/review/approve", data={"csrf_token": reviewer_csrf, "ids": "12; DROP", "next": "/review"})
+    assert response.status_code == 422 and "not a result" in response.text
+
+
+def test_officers_cannot_use_the_queue(client, session, queue):
+    officer = factories.user(session, "country_officer", countries=["KGZ"])
+    session.commit()
+    csrf = factories.sign_in(client, officer.email)
+    assert client.get("/review").status_code == 403
+    response = client.post("/review/approve", data={"csrf_token": csrf, "ids": str(queue["kgz"])})
+    assert response.status_code == 403
+    assert statuses(session, [queue["kgz"]]) == {queue["kgz"]: "submitted"}
+
+
+def test_a_single_approval_inline_updates_the_count(client, queue, reviewer_csrf):
+    response = client.post(f"/review/{queue['kgz']}/approve", headers=HX,
+                           data={"csrf_token": reviewer_csrf, "next": "/review?project=RQ-1"})
+    assert response.status_code == 200 and response.text.lstrip().startswith("<tr")
+    oob = doc(response).xpath('//*[@id="queue-count"]')
+    assert oob and oob[0].get("hx-swap-oob") == "true"
+    assert "2 results awaiting review match these filters" in " ".join(oob[0].text_content().split())
+
+
+def test_a_page_of_50_rows_reads_its_context_in_a_few_queries(client, session, world, reviewer_csrf, db_url):
+    """No query per row: a page of 50 rows costs the same queries as a page of 5."""
+    from sqlalchemy import event
+
+    from mne.db import engine_for
+
+    for code, lines in (("RQ-FEW", 5), ("RQ-MANY", 50)):
+        project = world.project(code, countries=("KGZ",))
+        for n in range(lines):
+            ind = world.indicator(project, f"M{n}", {"KGZ": (0, 100)})
+            world.report(ind, "KGZ", "2022Q1", 1)
+            rid = world.report(ind, "KGZ", "2022Q2", 2, "submitted")
+            session.add(ResultComment(result_id=rid, kind="comment", text=f"note {n}",
+                                      author_id=world.officer("KGZ").id))
+    session.commit()
+    counted = []
+
+    def count(*_args):
+        counted.append(1)
+
+    engine = engine_for(db_url)
+
+    def queries(url: str) -> int:
+        counted.clear()
+        event.listen(engine, "before_cursor_execute", count)
+        try:
+            page = client.get(url)
+        finally:
+            event.remove(engine, "before_cursor_execute", count)
+        assert page.status_code == 200
+        return len(counted), len(doc(page).xpath('//input[@name="ids"]'))
+
+    few, rows_few = queries("/review?project=RQ-FEW")
+    many, rows_many = queries("/review?project=RQ-MANY")
+    assert (rows_few, rows_many) == (5, 50)
+    assert 5 < many == few, (few, many)

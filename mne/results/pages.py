@@ -1,5 +1,5 @@
 """Result pages (HTML): a project's results grid with its inline cell form, one result with
-its review actions, and the reviewers' queue.
+its review actions (the reviewers' queue is `mne.results.review`).
 
 Every write goes through `mne.results.service` (the API's own functions) and every body is
 validated by `ResultWrite`; a fragment is a block of its page's template, rendered alone when
@@ -8,7 +8,7 @@ htmx asks for it, so each view also works as a plain page without JavaScript.
 
 from __future__ import annotations
 
-from urllib.parse import parse_qs, urlencode
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse
@@ -21,12 +21,10 @@ from mne.comments import service as comments
 from mne.deps import CurrentUser, EditorUser, ReviewerUser, SessionDep
 from mne.errors import Conflict, Invalid
 from mne.evidence import presenters as evidence
-from mne.filters import Filters
-from mne.forms import (FormDataDep, field_errors, parse_id, parse_page, parse_version, place_errors, refuse_nul,
-                       safe_next, sentence)
+from mne.forms import (FormDataDep, field_errors, parse_id, parse_version, place_errors, refuse_nul,
+                       sentence)
 from mne.formatting import input_number, num
 from mne.htmx import htmx
-from mne.reference import service as reference
 from mne.results import presenters
 from mne.results import service as results
 from mne.results.models import AGE_FIELDS, AGE_LABELS, SEX_FIELDS
@@ -304,102 +302,4 @@ def reopen_result(request: Request, result_id: str, session: SessionDep, princip
     return _act(request, session, principal, result_id, form, "reopen")
 
 
-# --- the review queue ---------------------------------------------------------------------
-
-QUEUE_NOTICES = {"approved": "The result has been approved.", "returned": "The result has been returned with your note."}
-
-
-def _queue_params(country: str, subregion: str, period: str, project: str) -> dict[str, str]:
-    return {"country": country.strip().upper()[:3], "subregion": subregion.strip()[:4],
-            "period": period.strip().upper()[:8], "project": project.strip()[:32]}
-
-
-def _queue_page(request: Request, session: Session, principal: Principal, params: dict[str, str], page: int, *,
-                notice: str = "", item_errors: dict | None = None, status_code: int = 200):
-    filters = Filters(country=(params["country"],) if params["country"] else (),
-                      subregion=(params["subregion"],) if params["subregion"] else (),
-                      project=(params["project"],) if params["project"] else ())
-    errors: dict[str, str] = {}
-    try:
-        items, total = presenters.review_queue(session, principal, filters=filters, period=params["period"] or None,
-                                               page=page)
-    except Invalid as exc:  # a period filter that names no period
-        items, total, errors, status_code = [], 0, field_errors(exc), 422
-    for item in items:
-        if item_errors and item.result.id in item_errors:
-            item.errors, item.note = item_errors[item.result.id]
-    kept = {k: v for k, v in params.items() if v}
-    query = urlencode({**kept, **({"page": page} if page > 1 else {})})
-    queue = path_for(request, "review_queue")
-    here = queue + (f"?{query}" if query else "")
-    countries = {c.iso3: c for c in reference.countries(session)}
-    response = render(request, "results/review.html", {
-        "items": items, "total": total, "page": page, "pages": max(1, -(-total // presenters.QUEUE_PAGE)),
-        "params": params, "filtered": bool(kept), "errors": errors, "here": here,
-        "page_url": lambda n: queue + "?" + urlencode({**kept, "page": n}),
-        "countries": countries, "subregions": reference.subregions(session),
-        "periods": list(reversed(reference.periods(session))), "notice": QUEUE_NOTICES.get(notice, ""),
-    }, status_code=status_code, block="queue")
-    return htmx(request).push_url(response, here)  # the clean URL of this view, to bookmark
-
-
-@router.get("/review", name="review_queue")
-def review_queue(request: Request, session: SessionDep, principal: ReviewerUser, country: str = "",
-                 subregion: str = "", period: str = "", project: str = "", page: str = "1", notice: str = ""):
-    return _queue_page(request, session, principal, _queue_params(country, subregion, period, project),
-                       parse_page(page), notice=notice)
-
-
-def _queue_state(request: Request, back: str) -> tuple[str, dict[str, str], int]:
-    """The queue page a row form came from: its URL (without a notice), filters and page."""
-    queue = path_for(request, "review_queue")
-    path, _, query = safe_next(back or queue).partition("?")
-    q = {k: v[0] for k, v in parse_qs(query).items() if k != "notice"}
-    params = _queue_params(q.get("country", ""), q.get("subregion", ""), q.get("period", ""), q.get("project", ""))
-    page = parse_page(q.get("page", ""))
-    kept = {k: v for k, v in params.items() if v}
-    query = urlencode({**kept, **({"page": page} if page > 1 else {})})
-    url = queue + (f"?{query}" if query else "")
-    return url, params, page
-
-
-def _review(request: Request, session: Session, principal: Principal, result_id: str, form, action: str):
-    rid = parse_id(result_id, "result")
-    presenters.queue_item(session, principal, rid)  # 404 / 403 first
-    version = parse_version(form)
-    note = str(form.get("note", ""))[:5000]
-    back, params, page = _queue_state(request, str(form.get("next", "")))
-    try:
-        if action == "approve":
-            results.approve(session, principal, rid, version=version)
-        else:
-            results.return_(session, principal, rid, note, version=version)
-    except (Invalid, Conflict) as exc:
-        session.rollback()
-        errors = field_errors(exc) if isinstance(exc, Invalid) else {"": f"Nothing changed: {sentence(exc.message)}"}
-        if not htmx(request).wants_fragment:
-            return _queue_page(request, session, principal, params, page, item_errors={rid: (errors, note)},
-                               status_code=exc.status_code)
-        item = presenters.queue_item(session, principal, rid)
-        item.errors, item.note = errors, note
-        return render(request, "results/review.html", {"item": item, "here": back}, status_code=exc.status_code,
-                      block="row")
-    done = "approved" if action == "approve" else "returned"
-    if not htmx(request).wants_fragment:
-        return RedirectResponse(f"{back}{'&' if '?' in back else '?'}notice={done}", status_code=303)
-    item = presenters.queue_item(session, principal, rid)
-    item.done = ("Approved: the result is now locked." if action == "approve"
-                 else "Returned to the officer with your note.")
-    return render(request, "results/review.html", {"item": item, "here": back}, block="row")
-
-
-@router.post("/review/{result_id}/approve")
-def review_approve(request: Request, result_id: str, session: SessionDep, principal: ReviewerUser,
-                   form: FormDataDep):
-    return _review(request, session, principal, result_id, form, "approve")
-
-
-@router.post("/review/{result_id}/return")
-def review_return(request: Request, result_id: str, session: SessionDep, principal: ReviewerUser,
-                  form: FormDataDep):
-    return _review(request, session, principal, result_id, form, "return")
+# The review queue is in mne/results/review.py.

@@ -1,5 +1,5 @@
 """What the result pages show, computed once per view: a project's grid, one cell of it, one
-result with the people behind each step, and the review queue.
+result with the people behind each step (the review queue's rows: `mne.results.review`).
 
 Reads go through the services (`results.service.list_results`, `to_read`, `get_result`;
 `indicators.service`), so scope and data-quality flags are the API's own. The rules are asked,
@@ -24,7 +24,6 @@ from mne.errors import NotFound
 from mne.filters import Filters
 from mne.forms import sentence
 from mne.indicators import service as indicators
-from mne.indicators.models import Indicator
 from mne.indicators.schemas import IndicatorRead
 from mne.projects import service as projects
 from mne.projects.models import Project
@@ -400,60 +399,3 @@ def result_detail(session: Session, principal: Principal, result_id: int) -> Res
                         baseline=target.baseline if target else 0, target=target.target if target else 0,
                         can_write=scope.can_write_line(principal, row.country_iso3), can_review=principal.can_review,
                         locked_reason=lock_reason(period, read))
-
-
-# --- the review queue ---------------------------------------------------------------------
-
-QUEUE_PAGE = 50
-
-
-@dataclass
-class QueueItem:
-    result: ResultRead
-    statement: str
-    measure: str
-    disaggregation: str
-    project_title: str
-    country: CountryRead
-    submitted_by: str | None
-    submitted_at: datetime | None
-    done: str = ""  # what the reviewer just did, in words
-    errors: dict = field(default_factory=dict)
-    note: str = ""
-
-    @property
-    def label(self) -> str:
-        r = self.result
-        return f"{r.project_code} {r.indicator_code}, {self.country.name}, {r.period}"
-
-
-def queue_items(session: Session, reads: list[ResultRead]) -> list[QueueItem]:
-    if not reads:
-        return []
-    ids = [r.id for r in reads]
-    submitters = dict(session.exec(select(Result.id, Result.submitted_by_id).where(Result.id.in_(ids))).all())
-    names = people(session, submitters.values())
-    inds = {i.id: i for i in session.exec(select(Indicator).where(Indicator.id.in_({r.indicator_id for r in reads})))}
-    titles = dict(session.exec(select(Project.code, Project.title).where(
-        Project.code.in_({r.project_code for r in reads}))).all())
-    countries = {c.iso3: c for c in reference.countries(session)}
-    return [QueueItem(result=r, statement=inds[r.indicator_id].statement, measure=inds[r.indicator_id].measure,
-                      disaggregation=inds[r.indicator_id].disaggregation, project_title=titles.get(r.project_code, ""),
-                      country=countries[r.country], submitted_by=names.get(submitters.get(r.id)),
-                      submitted_at=r.submitted_at)
-            for r in reads]
-
-
-def review_queue(session: Session, principal: Principal, *, filters: Filters, period: str | None,
-                 page: int) -> tuple[list[QueueItem], int]:
-    """Submitted results awaiting review, a page at a time."""
-    reads, total = results.list_results(session, principal, filters=filters, period=period,
-                                        status=ResultStatus.submitted, limit=QUEUE_PAGE,
-                                        offset=(page - 1) * QUEUE_PAGE)
-    return queue_items(session, reads), total
-
-
-def queue_item(session: Session, principal: Principal, result_id: int) -> QueueItem:
-    row, _ = results.get_result(session, principal, result_id)
-    results.ensure_reviewer(principal)
-    return queue_items(session, results.to_read(session, [row]))[0]
