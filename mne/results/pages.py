@@ -57,14 +57,14 @@ def _grid_page(request: Request, session: Session, principal: Principal, project
         "grid": presenters.build_grid(session, principal, project, year, period), "notice": notice, "error": error,
         "statuses": presenters.STATUS_LABELS,
     }, status_code=status_code)
+
+
 def grid_url(request: Request, code: str, period: str = "", **query: str) -> str:
     """The grid showing ``period`` (its year), scrolled to its column: where a saved cell or a
     submitted period returns to."""
     params = urlencode({k: v for k, v in {"period": period, **query}.items() if v})
     return (path_for(request, "results_grid", code=code) + (f"?{params}" if params else "")
             + (f"#period-{period}" if period else ""))
-
-
 
 
 @router.get("/projects/{code}/results", name="results_grid")
@@ -300,6 +300,5 @@ def return_result(request: Request, result_id: str, session: SessionDep, princip
 def reopen_result(request: Request, result_id: str, session: SessionDep, principal: ReviewerUser,
                   form: FormDataDep):
     return _act(request, session, principal, result_id, form, "reopen")
-
 
 # The review queue is in mne/results/review.py.

@@ -69,12 +69,13 @@ class Cell:
     period: Period
     result: ResultRead | None
     can_write: bool  # the caller logs results for this country
-    today: date | None = None  # the day lateness is judged on (None: not judged)
     due: bool = True  # a result is due in this period by the line's reporting frequency
+    today: date | None = None  # the day lateness is judged on (None: not judged)
 
     @property
     def id(self) -> str:
         return f"cell-{self.indicator.id}-{self.country.iso3}-{self.period.code}"
+
     @property
     def key(self) -> str:
         """The line's key in the period entry form's field names ("12-KGZ")."""
@@ -87,7 +88,6 @@ class Cell:
         return (self.today is not None and self.due and not self.period_closed
                 and due_rules.is_overdue(due_rules.state_of(self.result.status if self.result else None),
                                          self.period.due_date, self.today))
-
 
     @property
     def query(self) -> str:
@@ -126,6 +126,7 @@ class Line:
     target: float
     cells: list[Cell] = field(default_factory=list)
 
+
 @dataclass
 class PeriodHead:
     """A period's column of the grid: its due date, how many of its lines are due and overdue,
@@ -150,7 +151,6 @@ class PeriodHead:
         return self.writable > 0 and not self.closed
 
 
-
 @dataclass
 class Grid:
     project: ProjectRead
@@ -160,9 +160,9 @@ class Grid:
     lines: list[Line]
     pending: dict[str, int]  # drafts and returned results the caller can submit, by period
     can_submit: bool
+    kosovo: bool
     heads: list[PeriodHead] = field(default_factory=list)
     focus: str = ""  # the period to bring into view first: the one asked for, or the current one
-    kosovo: bool
 
 
 def is_result_due(indicator: IndicatorRead, project: Project, period: Period) -> bool:
@@ -210,16 +210,16 @@ def build_grid(session: Session, principal: Principal, project: Project, year: s
     shown = [p for p in periods if year == "all" or p.code.startswith(year)]
     today = due.current_date()
     found, _ = results.list_results(session, principal, filters=Filters(project=(project.code,)), limit=GRID_LIMIT)
-    heads = {p.code: PeriodHead(p, current is not None and p.code == current.code) for p in shown}
     by_key = {(r.indicator_id, r.country, r.period): r for r in found}
+    heads = {p.code: PeriodHead(p, current is not None and p.code == current.code) for p in shown}
     lines: list[Line] = []
     for ind in indicators.list_for_project(session, principal, project):
         for t in ind.targets:
             if not scope.can_read_line(principal, t.country):
                 continue
             country = names.get(t.country) or CountryRead(iso3=t.country, name=t.country, subregion_code="")
-            can_write = scope.can_write_line(principal, t.country)
             line = Line(indicator=ind, country=country, baseline=t.baseline, target=t.target)
+            can_write = scope.can_write_line(principal, t.country)
             for p in shown:
                 cell = Cell(ind, country, p, by_key.get((ind.id, t.country, p.code)), can_write,
                             is_result_due(ind, project, p), today)
@@ -274,6 +274,7 @@ def load_cell(session: Session, principal: Principal, indicator_id: int, country
 def saved_cell(session: Session, ctx: CellContext, saved: ResultRead) -> CellContext:
     """The cell just saved, from the service's own read of it: no second load of the cell."""
     return replace(ctx, cell=replace(ctx.cell, result=saved), row=session.get(Result, saved.id))
+
 
 # --- a period's lines as one form -------------------------------------------------------------
 
@@ -344,7 +345,6 @@ def period_entry(session: Session, principal: Principal, project: Project, perio
     pending = results.submittable_counts(session, principal, project, period.code).get(period.code, 0)
     return PeriodEntry(project=project, read=projects.read(session, project), period=period, lines=lines,
                        others=others, pending=pending, kosovo=any(line.cell.country.iso3 == KOSOVO for line in lines))
-
 
 
 @dataclass
