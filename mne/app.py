@@ -46,9 +46,10 @@ from mne.projects import routes as project_routes
 from mne.reference import pages as reference_pages
 from mne.reference import routes as reference_routes
 from mne.reminders import pages as reminder_pages
+from mne.results import entry as result_entry
 from mne.results import pages as result_pages
-from mne.results import routes as result_routes
 from mne.results import review as result_review
+from mne.results import routes as result_routes
 from mne.text import clip
 from mne.users import pages as user_pages
 from mne.web import path_for, render, templates
@@ -86,9 +87,9 @@ PAGE_ROUTERS = (
     indicator_pages.router,
     due_pages.router,  # before result_pages: /review/overview is not a result of /review/{id}
     result_pages.router,
-    evidence_pages.router,
     result_review.router,  # the review queue
     result_entry.router,  # the period entry form
+    evidence_pages.router,
     comment_pages.router,
 )
 
