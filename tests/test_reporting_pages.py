@@ -15,7 +15,7 @@ from mne.base import utcnow
 from mne.due import service as due
 from tests import factories
 from tests.conftest import screenshot
-from tests.test_due import world  # noqa: F401 - the shared fixture
+from tests.test_due import world  # the shared fixture
 
 _ = world
 
@@ -65,7 +65,7 @@ def test_after_q1s_due_date_the_officer_sees_q1_overdue_and_q2_due(client, sessi
     # One action per project and period, to that period's entry form.
     for code, period in (("DUE-FREQ", "2024Q1"), ("DUE-ST", "2024Q1"), ("DUE-FREQ", "2024Q2"), ("DUE-ST", "2024Q2")):
         assert response.text.count(f'href="/projects/{code}/results/period/{period}"') == 1
-    assert f"Enter 2024Q1<span class=\"visually-hidden\"> for DUE-ST</span>" in response.text
+    assert "Enter 2024Q1<span class=\"visually-hidden\"> for DUE-ST</span>" in response.text
 
 
 def test_before_the_due_date_every_state_of_the_current_period_is_shown(client, session, world, on):
@@ -243,7 +243,6 @@ def test_an_officer_lands_on_what_is_due_and_a_reviewer_on_the_queue(page: Page,
     page.set_viewport_size({"width": 390, "height": 844})
     no_sideways_scroll(page)
     screenshot(page, "my-reporting-narrow")
-    # The keyboard reaches the first action from the menu.
     page.get_by_role("button", name="Sign out").click()
 
     page.set_viewport_size({"width": 1366, "height": 900})

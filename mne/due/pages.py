@@ -47,8 +47,18 @@ class ProjectGroup:
     rows: list[Row] = field(default_factory=list)
 
     @property
+    def owed(self) -> list[Row]:
+        """The lines still to report (missing, draft, returned)."""
+        return [r for r in self.rows if r.item.state in OUTSTANDING]
+
+    @property
+    def reported(self) -> list[Row]:
+        """The lines submitted or approved."""
+        return [r for r in self.rows if r.item.state not in OUTSTANDING]
+
+    @property
     def to_do(self) -> int:
-        return sum(r.item.state in OUTSTANDING for r in self.rows)
+        return len(self.owed)
 
     @property
     def counts(self) -> str:
