@@ -35,8 +35,7 @@ from sqlmodel import Session, select
 from mne.audit.models import AuditEvent
 from mne.config import Settings
 from mne.db import engine_for
-from mne.reminders import service
-from mne.reminders.command import RemindError, remind
+from mne.reminders import digests, service
 from mne.reminders.mail import Mailer, MailError
 from mne.reminders.models import Notification
 from mne.results import service as results
@@ -409,7 +408,7 @@ def tls_smtp(certificate):
 
 def test_starttls_to_a_server_whose_certificate_is_trusted_and_not_otherwise(committed, tls_smtp, certificate,
                                                                             monkeypatch):
-    url, emails = committed
+    url, _ = committed
     forget(url)
     env = smtp_env(tls_smtp.port, MNE_SMTP_HOST="localhost", MNE_SMTP_TLS="starttls")
     done = remind_cli(monkeypatch, url, **env)  # the system's CAs do not know this certificate
@@ -420,3 +419,33 @@ def test_starttls_to_a_server_whose_certificate_is_trusted_and_not_otherwise(com
     assert done.returncode == 0, done.stderr
     assert len(tls_smtp.messages) == 3 and {m["X-Was-TLS"] for m in tls_smtp.messages} == {"yes"}
     assert counted(url) == 7
+
+
+# --- what a digest says, without a server ---------------------------------------------------------
+
+def _item(n: int, period="2024Q2", due=date(2024, 7, 30), state="missing"):
+    from mne.due.rules import DueItem
+
+    return DueItem(indicator_id=n, indicator_code=f"I{n}", indicator_name=f"Indicator {n}", project_code="P",
+                   project_title="Project P", country="KGZ", period=period, due_date=due, state=state)
+
+
+def test_a_long_digest_lists_the_first_hundred_lines_and_counts_the_rest():
+    items = [_item(n) for n in range(1, 131)]
+    text_ = digests.officer_digest(name="Olga", new=items, told_before=2, today=TODAY, base_url=BASE + "/",
+                                   countries=["KGZ", "TJK", "UZB"], country_names={"KGZ": "Kyrgyzstan"})
+    assert text_.subject == "mne reminder: 130 reports due soon"
+    assert text_.body.startswith("Hello Olga,\n\nThese reports for Kyrgyzstan (KGZ), TJK and UZB are overdue")
+    assert text_.body.count("    - ") == digests.MAX_LINES and "    - I100 " in text_.body and "I101" not in text_.body
+    assert "... and 30 more lines: see My reporting." in text_.body
+    assert "You also still owe 2 reports listed in an earlier reminder." in text_.body
+    assert f"My reporting: {BASE}/reporting" in text_.body  # no double slash from a base URL ending in /
+
+
+def test_the_keys_of_what_was_told():
+    # A due line's key holds its state: told while missing, told again once returned.
+    assert digests.due_key(_item(7)) == "7:KGZ:2024Q2:missing"
+    assert digests.due_key(_item(7, state="returned")) == "7:KGZ:2024Q2:returned"
+    # A waiting result's holds when it was submitted (its version when that is unknown).
+    assert digests.review_key(9, datetime(2024, 7, 16, 5, 0, 1, 250, tzinfo=UTC), 3) == "9:2024-07-16T05:00:01.000250"
+    assert digests.review_key(9, None, 3) == "9:v3"

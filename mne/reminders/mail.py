@@ -12,6 +12,7 @@ import socket
 import ssl
 from email.message import EmailMessage
 from email.utils import formataddr, formatdate, make_msgid
+from typing import Self
 
 from mne.config import Settings
 
@@ -117,7 +118,7 @@ class Mailer:
         finally:
             self._drop()
 
-    def __enter__(self) -> Mailer:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc) -> None:
