@@ -300,7 +300,9 @@ class EntryLine:
         """Whether its breakdown and narrative are shown open: something is typed or wrong there."""
         extra = {k: v for k, v in self.form.items() if k not in ("value", "numerator", "denominator")}
         if self.cell.indicator.measure == "percentage":
-            extra["value"] = self.form.get("value", "")
+            # A percentage typed as such (not computed from its counts) is kept inside.
+            given = not (self.form.get("numerator") or self.form.get("denominator"))
+            extra["value"] = self.form.get("value", "") if given else ""
         return any(extra.values()) or any(k not in ("", "value", "numerator", "denominator") for k in self.errors) \
             or (self.cell.indicator.measure == "percentage" and "value" in self.errors)
 
