@@ -263,7 +263,7 @@ def test_each_row_shows_its_context_computed_by_hand(client, queue, reviewer_csr
     kgz = row_text(page, queue["kgz"])
     assert "80" in kgz and "Previous 40 in 2022Q1 (approved)" in kgz
     assert "Target 400 by 2023-12-31; milestone for 2022Q2: 160" in kgz
-    assert "Progress as of 2022Q2 10 % → 30 % once approved" in kgz
+    assert "Progress 10 % → 30 % once approved, as of 2022Q2" in kgz
     assert "expected 40 %; off track → at risk" in kgz
     assert "Reached through <b>mobile teams</b> in Osh" in kgz  # the narrative, as text (escaped)
     assert "<b>mobile" not in page.text.replace("&lt;b&gt;mobile", "")
