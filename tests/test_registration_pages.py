@@ -82,6 +82,22 @@ def test_after_registering_a_project_the_next_step_is_to_add_an_indicator(client
         "/projects/REG-NEW/indicators/new"]
 
 
+def test_the_project_form_lists_its_errors_at_the_top_too(client, session, officer):
+    pairs = {"csrf_token": officer, "code": "x y", "title": "Reintegration in Osh", "summary": "",
+             "start_date": "2024-01-01", "end_date": "2025-12-31", "status": "active", "office": "",
+             "budget_usd": "lots", "primary_priority": "", "action": "save",
+             "donor_code": ["", ""], "donor_amount": ["", "-5"]}
+    response = client.post("/projects/new", data=pairs, follow_redirects=False)
+    assert response.status_code == 422
+    summary = doc(response).xpath("//div[contains(@class, 'error-summary')]")[0]
+    assert summary.get("autofocus") is not None
+    links = [(a.get("href"), a.text_content().split(":")[0]) for a in summary.xpath(".//a")]
+    assert links == [("#code", "Code"), ("#budget_usd", "Budget (USD)"), ("#countries", "Countries and territories"),
+                     ("#primary_priority", "Strategic priorities"), ("#donor-code-1", "Donor 2"),
+                     ("#donor-amount-1", "Amount (USD) of donor 2")]
+    assert error_beside(response, "donor-amount-1").startswith("Input should be greater than or equal to 0")
+
+
 # --- save and add another -----------------------------------------------------------------
 
 def test_save_and_add_another_returns_to_an_empty_form_with_a_notice(client, session, officer, project):

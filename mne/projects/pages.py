@@ -49,6 +49,12 @@ BLANK_DONOR_ROWS = 3
 PROJECT_FIELDS = {"code", "title", "summary", "start_date", "end_date", "status", "office", "budget_usd",
                   "countries", "priorities", "donors", "sdg_targets", "gcm_objectives", "markers"}
 DONOR_ROW_ERROR = re.compile(r"^donors\.\d+\.(code|amount_usd)$")
+# What the error summary calls each field (the form's labels, in its order) and the input it links to.
+SUMMARY_FIELDS = {"code": "Code", "title": "Title", "summary": "Summary", "start_date": "Start date",
+                  "end_date": "End date", "status": "Status", "office": "Lead office", "budget_usd": "Budget (USD)",
+                  "countries": "Countries and territories", "priorities": "Strategic priorities",
+                  "donors": "Donors", "sdg_targets": "SDG targets and indicators",
+                  "gcm_objectives": "GCM objectives", "markers": "Markers"}
 
 
 # --- the list -----------------------------------------------------------------------------
@@ -174,11 +180,31 @@ def _errors(exc, model, rows: list[int]) -> dict[str, str]:
     return place_errors(out, lambda f: f in PROJECT_FIELDS or bool(DONOR_ROW_ERROR.match(f)))
 
 
+def _summary(errors: dict[str, str]) -> list[dict]:
+    """The error summary at the top of the form, in the form's order, each error linking to its
+    input (`templates/_error_summary.html`); an error of the whole form has no target."""
+    order = list(SUMMARY_FIELDS)
+    items = []
+    for key, message in errors.items():
+        if key in SUMMARY_FIELDS:
+            target = "primary_priority" if key == "priorities" else key
+            items.append(((order.index(key), 0), {"label": SUMMARY_FIELDS[key], "message": message, "target": target}))
+        elif DONOR_ROW_ERROR.match(key):
+            _, row, column = key.split(".")
+            label = f"Donor {int(row) + 1}" if column == "code" else f"Amount (USD) of donor {int(row) + 1}"
+            target = f"donor-{'code' if column == 'code' else 'amount'}-{row}"
+            items.append(((order.index("donors"), int(row) * 2 + (column != "code")),
+                          {"label": label, "message": message, "target": target}))
+        elif key == "":
+            items.append(((-1, 0), {"label": "", "message": message, "target": None}))
+    return [item for _, item in sorted(items, key=lambda pair: pair[0])]
+
+
 def _form_page(request: Request, session: Session, principal: Principal, *, form: dict, errors: dict,
                project: Project | None = None, status_code: int = 200):
     return render(request, "projects/form.html", {
         **_choices(session, principal, form.get("office") or None),
-        "form": form, "errors": errors, "project": project,
+        "form": form, "errors": errors, "summary_items": _summary(errors), "project": project,
         # The form posts back to its page's address (the POST routes share their names with the API's).
         "action": path_for(request, "project_edit", code=project.code) if project else path_for(request, "project_new"),
     }, status_code=status_code)
