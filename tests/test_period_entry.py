@@ -343,7 +343,8 @@ def test_the_grid_marks_due_dates_and_overdue_cells_before_submitting(client, se
 def test_the_grid_shows_a_year_at_a_time_opening_on_the_current_period(client, session, today):
     factories.user(session, "country_officer", countries=["KGZ"], email=KGZ)
     proj = factories.project(session, "PE-2", countries=("KGZ",), start="2022-07-01", end="2024-12-31")
-    factories.indicator(session, proj, "OC1", targets={"KGZ": (0, 100)})
+    ind = factories.indicator(session, proj, "OC1", targets={"KGZ": (0, 100)})
+    old = factories.result(session, ind, "KGZ", "2022Q4", value=3)
     factories.sign_in(client, KGZ)
 
     def columns(query: str = "") -> tuple[list[str], str]:
@@ -360,3 +361,10 @@ def test_the_grid_shows_a_year_at_a_time_opening_on_the_current_period(client, s
     assert columns() == (["2024Q1", "2024Q2", "2024Q3", "2024Q4"], "period-2024Q4")
     today(date(2021, 3, 1))  # before it: its first
     assert columns() == (["2022Q3", "2022Q4"], "period-2022Q3")
+    # The way back from a result of another year (its page, its cell form) shows that year.
+    cell = f"cell-{ind.id}-KGZ-2022Q4"
+    back = doc(client.get(f"/results/{old.id}")).xpath("//p[@class='breadcrumb']/a/@href")[0]
+    edit = doc(client.get(f"/results/edit?indicator_id={ind.id}&country=KGZ&period=2022Q4"))
+    assert back == f"/projects/PE-2/results?period=2022Q4#{cell}"
+    assert set(edit.xpath("//a[contains(@href, '/projects/PE-2/results')]/@href")) == {back}  # breadcrumb, Cancel
+    assert doc(client.get(back.split("#")[0])).get_element_by_id(cell) is not None
