@@ -94,7 +94,7 @@ def full_quarter(count, pct, annual) -> dict:
 # --- the form -----------------------------------------------------------------------------------
 
 def test_the_grid_opens_each_period_as_one_form(client, kgz, project, today):
-    proj, count, pct, annual = project
+    _, count, pct, annual = project
     grid = doc(client.get("/projects/PE-1/results"))
     enter = grid.xpath("//a[normalize-space()='Enter 2024Q1']")
     assert enter and enter[0].get("href") == FORM
@@ -125,7 +125,7 @@ def test_the_grid_opens_each_period_as_one_form(client, kgz, project, today):
 
 
 def test_one_save_writes_every_line_in_one_go(client, session, kgz, project, today):
-    proj, count, pct, annual = project
+    _, count, pct, annual = project
     before = events(session)
     response = post(client, entry_form(kgz, full_quarter(count, pct, annual)))
     assert response.status_code == 303 and response.headers["location"] == FORM + "?saved=3"
@@ -159,7 +159,7 @@ def test_one_save_writes_every_line_in_one_go(client, session, kgz, project, tod
 
 
 def test_one_refused_line_writes_nothing_and_keeps_what_was_typed(client, session, kgz, project, today):
-    proj, count, pct, annual = project
+    _, count, pct, annual = project
     lines = full_quarter(count, pct, annual)
     lines[f"{count.id}-KGZ"].update(value="120", female="70", male="40")  # 110, not 120
     lines[f"{pct.id}-KGZ"].update(numerator="50", denominator="40")  # more than the whole
@@ -193,7 +193,7 @@ def test_one_refused_line_writes_nothing_and_keeps_what_was_typed(client, sessio
 
 
 def test_a_stale_line_is_a_conflict_on_that_line(client, session, kgz, project, today):
-    proj, count, pct, annual = project
+    _, count, pct, annual = project
     assert post(client, entry_form(kgz, full_quarter(count, pct, annual))).status_code == 303
     # Another tab changes OC3 (version 1 → 2)…
     key = f"{annual.id}-KGZ"
@@ -220,7 +220,7 @@ def test_a_stale_line_is_a_conflict_on_that_line(client, session, kgz, project, 
 
 
 def test_another_countrys_line_is_neither_offered_nor_accepted(client, session, kgz, project, today):
-    proj, count, pct, annual = project
+    _, count, pct, annual = project
     response = post(client, entry_form(kgz, {f"{count.id}-TJK": {"value": "5"}, f"{count.id}-KGZ": {"value": "5"}}))
     assert response.status_code == 403 and "You do not have access" in response.text
     response = post(client, entry_form(kgz, {"999999-KGZ": {"value": "5"}}))
@@ -247,7 +247,7 @@ def test_unknown_or_outside_periods_are_404(client, kgz, project):
 
 
 def test_locked_lines_and_closed_periods_are_read_only(client, session, kgz, project, today):
-    proj, count, pct, annual = project
+    _, count, pct, annual = project
     approved = factories.result(session, count, "KGZ", "2024Q1", value=50, status="approved")
     factories.result(session, pct, "KGZ", "2024Q1", value=30, status="submitted")
     tree = doc(client.get(FORM))
@@ -281,7 +281,7 @@ def test_locked_lines_and_closed_periods_are_read_only(client, session, kgz, pro
 # --- submitting, and the grid's counts and marks -------------------------------------------------
 
 def test_submit_counts_its_drafts_and_returns_to_the_period(client, session, kgz, project, today):
-    proj, count, pct, annual = project
+    _, count, pct, annual = project
     post(client, entry_form(kgz, full_quarter(count, pct, annual)))
     factories.result(session, count, "TJK", "2024Q1", value=3)  # another country's draft: not the officer's to send
     grid = doc(client.get("/projects/PE-1/results"))
@@ -304,7 +304,7 @@ def test_submit_counts_its_drafts_and_returns_to_the_period(client, session, kgz
 
 
 def test_a_cell_saved_in_the_grid_recounts_its_submit_button(client, session, kgz, project, today):
-    proj, count, pct, annual = project
+    _, count, _, annual = project
     data = {"csrf_token": kgz, "indicator_id": str(count.id), "country": "KGZ", "period": "2024Q2", "value": "10",
             "narrative": "", "means_of_verification": ""}
     saved = client.post("/results/edit", data=data, headers=HX)
@@ -319,7 +319,7 @@ def test_a_cell_saved_in_the_grid_recounts_its_submit_button(client, session, kg
 
 
 def test_the_grid_marks_due_dates_and_overdue_cells_before_submitting(client, session, kgz, project, today):
-    proj, count, pct, annual = project
+    _, count, pct, annual = project
     factories.result(session, count, "KGZ", "2024Q1", value=5)  # a draft: still owed
     factories.result(session, pct, "KGZ", "2024Q1", value=40, status="submitted")  # sent in time: not overdue
     tree = doc(client.get("/projects/PE-1/results"))

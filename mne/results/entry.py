@@ -18,12 +18,19 @@ from mne.auth import scope
 from mne.auth.principal import Principal
 from mne.deps import EditorUser, SessionDep
 from mne.errors import Conflict, Invalid
-from mne.forms import FormDataDep, refuse_nul, sentence
 from mne.formatting import num
+from mne.forms import FormDataDep, refuse_nul, sentence
 from mne.results import presenters
 from mne.results import service as results
 from mne.results.models import AGE_LABELS, Result
-from mne.results.pages import VALUE_FIELDS, _when, form_of, grid_url, result_errors, write_body
+from mne.results.pages import (
+    VALUE_FIELDS,
+    _when,
+    form_of,
+    grid_url,
+    result_errors,
+    write_body,
+)
 from mne.results.schemas import ResultWrite
 from mne.text import clip
 from mne.web import path_for, render
