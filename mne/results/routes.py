@@ -41,7 +41,7 @@ def list_results(
 
 
 # Before the routes of one result: a literal path is matched before a parameter.
-@router.post("/approve", response_model=BulkApproval, responses=error_responses(413))
+@router.post("/approve", response_model=BulkApproval, responses=error_responses(409, 413))
 def approve_many(body: BulkApprove, session: SessionDep, principal: ReviewerUser):
     """Approve many submitted results in one transaction, by the rules of a single approval. Not
     all or none: each id is either approved or refused with a `code` and a `message` —
