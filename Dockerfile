@@ -11,6 +11,9 @@ COPY seed ./seed
 RUN apt-get update && apt-get install -y --no-install-recommends postgresql-client \
     && rm -rf /var/lib/apt/lists/*
 RUN pip install --no-cache-dir -e . && useradd --system --home /app mne
+# Evidence files live outside the image (a volume in docker-compose.yml), writable by the app.
+ENV MNE_FILES_DIR=/var/lib/mne/files
+RUN mkdir -p /var/lib/mne/files && chown mne /var/lib/mne/files
 USER mne
 EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=5s CMD python -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/healthz')"
