@@ -27,7 +27,8 @@ def sign_in(page: Page, live_server, email: str, password: str = factories.PASSW
     page.get_by_label("Email").fill(email)
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_role("heading", name="Regional strategy 2020–2024")).to_be_visible()
+    # Each role lands on its own home (an officer on "My reporting"); signed in either way.
+    expect(page.get_by_role("button", name="Sign out")).to_be_visible()
 
 
 def test_admin_adds_a_user_who_then_creates_a_token(page: Page, live_server, admin):

@@ -21,11 +21,11 @@ PHONE = {"width": 390, "height": 844}
 def submitted(live_server):
     """A submitted Kyrgyz result, its officer and a reviewer (both named)."""
     with live_server.session() as session:
-        factories.user(session, "country_officer", countries=["KGZ"], email=OFFICER).name = "Aida Osmonova"
+        factories.user(session, "country_officer", countries=["ARM"], email=OFFICER).name = "Aida Osmonova"
         factories.user(session, "regional_reviewer", email=REVIEWER).name = "Rustam Karimov"
-        proj = factories.project(session, "BR-CONV", countries=("KGZ",), start="2024-01-01", end="2024-12-31")
+        proj = factories.project(session, "BR-CONV", countries=("ARM",), start="2024-01-01", end="2024-12-31")
         ind = factories.indicator(session, proj, "OC1")
-        result = factories.result(session, ind, "KGZ", "2024Q1", value=120, status="submitted")
+        result = factories.result(session, ind, "ARM", "2024Q1", value=120, status="submitted")
         session.commit()
         return result.id
 

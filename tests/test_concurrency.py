@@ -343,7 +343,7 @@ def test_a_mix_of_reads_saves_submits_and_approvals(site):
 # database turn) or computes a little. Anything that reads the database, hashes a password or
 # reads a file is a plain `def`. A new `async def` on a route must be added here, knowingly.
 NON_BLOCKING = {"get_principal", "database_turn", "export_turn", "_anyone", "_form_data", "refuse_nul",
-                "uploaded", "page_upload"} | {
+                "uploaded", "page_upload", "upload_or_refusal"} | {
     f"permission_{name}" for name in ("public", "signed_in", "review", "admin", "edit")}
 
 
